@@ -1,0 +1,20 @@
+"""The mapping file: which Jira fields, projects, budgets, rates and people scopewatch works with.
+
+`load_mapping` reads and validates a TOML file into frozen dataclasses; `check_mapping` lists what
+is valid but probably unintended. See `mappings/example.toml` for every key, annotated.
+"""
+
+from mappings.loader import ConfigError, check_mapping, load_mapping, parse_mapping
+from mappings.model import DigestSchedule, JiraFields, Mapping, Project, Statuses
+
+__all__ = [
+    "ConfigError",
+    "DigestSchedule",
+    "JiraFields",
+    "Mapping",
+    "Project",
+    "Statuses",
+    "check_mapping",
+    "load_mapping",
+    "parse_mapping",
+]

@@ -1,0 +1,43 @@
+"""scopewatch's web service. `create_app()` is the only way to get an app: no module-level app."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from service.settings import Settings, check_intake, load_settings
+
+
+def create_app(overrides: Mapping[str, Any] | Settings | None = None) -> Flask:
+    """Defaults, then `SCOPEWATCH_*` from the environment, then `overrides` (tests)."""
+    from mappings import load_mapping
+    from service import errors, health, webhooks
+    from service.db import make_engine
+    from service.metrics import Metrics
+    from service.runtime import Runtime
+
+    settings = overrides if isinstance(overrides, Settings) else load_settings(overrides=overrides)
+    check_intake(settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = None  # intake bounds the body itself, with a clear 413
+    app.extensions["scopewatch"] = Runtime(
+        settings=settings,
+        engine=make_engine(settings.database_url),
+        mapping=load_mapping(settings.mappings),
+    )
+    app.extensions["scopewatch.metrics"] = Metrics()
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp)
+    try:  # TEMP until api lands
+        from service import api
+
+        app.register_blueprint(api.bp)
+    except ImportError:
+        pass
+    return app
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,120 @@
+"""Engines for SQLite and PostgreSQL, tuned so that a committed row survives power loss.
+
+SQLite: WAL so readers never block the writer, `synchronous=FULL` so a commit is on disk before we
+answer 2xx, a busy timeout so concurrent writers queue instead of failing, and `BEGIN IMMEDIATE` for
+every writing transaction so two writers never deadlock upgrading a read lock. Read-only work uses
+`reader(engine)`, which begins a deferred transaction and so never waits for the writer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+READONLY = "scopewatch_readonly"
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) -> Engine:
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, busy_timeout_ms)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+
+
+def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite so that we can say BEGIN IMMEDIATE ourselves.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        readonly = conn.get_execution_options().get(READONLY, False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+@contextmanager
+def reader(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection; on SQLite a deferred transaction that never queues behind writers."""
+    with engine.connect() as conn:
+        conn.execution_options(**{READONLY: True})
+        yield conn
+        conn.rollback()
+
+
+def insert_ignore(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+    conflict: Sequence[str] | None = None,
+) -> int:
+    """INSERT … ON CONFLICT DO NOTHING on either engine; returns how many rows went in."""
+    if isinstance(rows, Mapping):
+        rows = [rows]
+    if not rows:
+        return 0
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    stmt = (
+        dialect.insert(table)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=list(conflict) if conflict else None)
+    )
+    # SQLAlchemy 2.1 reports rowcount for INSERT only when asked to keep it.
+    result = conn.execute(stmt, execution_options={"preserve_rowcount": True})
+    return max(result.rowcount, 0)
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    row: Mapping[str, Any],
+    key: Sequence[str],
+    update: Sequence[str] | None = None,
+    newer: str | None = None,
+) -> None:
+    """INSERT … ON CONFLICT (key) DO UPDATE on either engine.
+
+    With `newer`, the update happens only when the new row's value of that column is greater: the
+    check and the write are one statement, so two workers cannot interleave an older event last.
+    """
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    stmt = dialect.insert(table).values(dict(row))
+    columns = update if update is not None else [c for c in row if c not in key]
+    if columns:
+        where = table.c[newer] < stmt.excluded[newer] if newer else None
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(key), set_={c: stmt.excluded[c] for c in columns}, where=where
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+    conn.execute(stmt)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when the database cannot take a write right now (down, locked, out of connections)."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def default_sqlite_path() -> str:
+    return os.path.join("instance", "scopewatch.db")

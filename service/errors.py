@@ -1,0 +1,28 @@
+"""One JSON error shape for every 4xx/5xx the HTTP API gives, made in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, message: str) -> tuple[Response, int]:
+    """`{"error": {"status": 400, "message": "…"}}`: one line a person can act on."""
+    return jsonify(error={"status": status, "message": message}), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response, int]:
+        status = exc.code or 500
+        return error_response(status, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response, int]:
+        # Log the type only: exception texts from drivers can carry URLs with passwords.
+        log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+        return error_response(500, InternalServerError.description)

@@ -1,0 +1,197 @@
+"""The local mirror of Jira: issues, history, worklogs, comments and links, newest state wins.
+
+Every function takes an open connection inside the worker's transaction, so a mirror update and the
+inbox row it came from commit together. Events arrive late, twice and out of order: a record changes
+only when the event is newer than what we hold (the delivery `timestamp` for issues, the worklog's
+`updated` for worklogs), and deletions leave tombstones that no late update can bring back.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from mappings.model import Mapping
+from service import schema
+from service.db import insert_ignore, upsert
+from service.jira_payloads import issue_row, parse_time
+
+# Changelog fields we keep history of, by Jira's `field` name (fieldId is absent on old servers).
+TRACKED_FIELDS = {
+    "timeoriginalestimate",
+    "Story Points",
+    "Story point estimate",
+    "Flagged",
+    "project",
+    "assignee",
+    "labels",
+    "Key",
+}
+
+
+def get_issue(conn: Connection, issue_id: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(select(schema.issues).where(schema.issues.c.id == issue_id)).mappings().first()
+    )
+    return dict(row) if row else None
+
+
+def apply_issue(
+    conn: Connection, mapping: Mapping, issue: dict[str, Any], event_ts_ms: int
+) -> str | None:
+    """Apply an issue snapshot if it is newer than ours; returns its id (None if unusable)."""
+    row = issue_row(issue, mapping)
+    if row is None:
+        return None
+    held = get_issue(conn, row["id"])
+    if held is not None and (held["deleted"] or held["event_ts"] >= event_ts_ms):
+        return row["id"]
+    at = _at(event_ts_ms)
+    row.update(_derived_times(row, held, at), event_ts=event_ts_ms, deleted=False)
+    upsert(conn, schema.issues, row, key=["id"], newer="event_ts")
+    _remember_versions(conn, row)
+    return row["id"]
+
+
+def _derived_times(
+    row: dict[str, Any], held: dict[str, Any] | None, at: datetime
+) -> dict[str, Any]:
+    """When the current status, flag and project began: kept from the held row unless changed."""
+    if held is None:
+        return {
+            "status_since": row["created"] or at,
+            "flagged_since": (row["created"] or at) if row["flagged"] else None,
+            "moved_in_at": None,
+        }
+    return {
+        "status_since": held["status_since"] if held["status"] == row["status"] else at,
+        "flagged_since": (held["flagged_since"] or at) if row["flagged"] else None,
+        "moved_in_at": at if held["project_key"] != row["project_key"] else held["moved_in_at"],
+    }
+
+
+def _remember_versions(conn: Connection, row: dict[str, Any]) -> None:
+    for version in row["fix_versions"]:
+        if not version.get("id"):
+            continue
+        release = version.get("releaseDate")
+        upsert(
+            conn,
+            schema.versions,
+            {
+                "id": version["id"],
+                "project_key": row["project_key"],
+                "name": version["name"],
+                "release_date": date.fromisoformat(release) if release else None,
+                "released": bool(version.get("released")),
+            },
+            key=["id"],
+        )
+
+
+def record_changelog(
+    conn: Connection, issue_id: str, items: list[dict[str, Any]], at: datetime
+) -> None:
+    """History is additive and idempotent: an old event still adds its transitions."""
+    for item in items:
+        field = str(item.get("field") or item.get("fieldId") or "")
+        if field == "status":
+            insert_ignore(
+                conn,
+                schema.transitions,
+                {
+                    "issue_id": issue_id,
+                    "from_status": item.get("fromString"),
+                    "to_status": item.get("toString") or "",
+                    "at": at,
+                },
+            )
+        elif field in TRACKED_FIELDS or str(item.get("fieldId", "")).startswith("customfield_"):
+            insert_ignore(
+                conn,
+                schema.field_changes,
+                {
+                    "issue_id": issue_id,
+                    "field": field,
+                    "from_value": _change_value(item, "from"),
+                    "to_value": _change_value(item, "to"),
+                    "at": at,
+                },
+            )
+
+
+def _change_value(item: dict[str, Any], side: str) -> str | None:
+    value = item.get(side)
+    if value in (None, ""):
+        value = item.get(f"{side}String")
+    return None if value in (None, "") else str(value)
+
+
+def delete_issue(
+    conn: Connection, mapping: Mapping, issue: dict[str, Any], event_ts_ms: int
+) -> str | None:
+    """A tombstone: the row stays, marked deleted, so that a late update cannot revive it."""
+    row = issue_row(issue, mapping)
+    issue_id = str(issue.get("id") or "")
+    if not issue_id:
+        return None
+    held = get_issue(conn, issue_id)
+    if held is None:
+        if row is None:
+            return None
+        row.update(status_since=row["created"], flagged_since=None, moved_in_at=None)
+        upsert(conn, schema.issues, {**row, "deleted": True, "event_ts": event_ts_ms}, key=["id"])
+    else:
+        conn.execute(
+            update(schema.issues)
+            .where(schema.issues.c.id == issue_id)
+            .values(deleted=True, event_ts=max(event_ts_ms, held["event_ts"]))
+        )
+    return issue_id
+
+
+def apply_worklog(conn: Connection, row: dict[str, Any], *, deleted: bool = False) -> None:
+    held = conn.execute(
+        select(schema.worklogs.c.updated, schema.worklogs.c.deleted).where(
+            schema.worklogs.c.id == row["id"]
+        )
+    ).first()
+    if held is not None and (held.deleted or (held.updated >= row["updated"] and not deleted)):
+        return
+    upsert(conn, schema.worklogs, {**row, "deleted": deleted}, key=["id"])
+
+
+def apply_comment(conn: Connection, row: dict[str, Any], *, deleted: bool = False) -> None:
+    held = conn.execute(
+        select(schema.comments.c.updated, schema.comments.c.deleted).where(
+            schema.comments.c.id == row["id"]
+        )
+    ).first()
+    if held is not None and (
+        held.deleted
+        or (not deleted and held.updated and row["updated"] and held.updated >= row["updated"])
+    ):
+        return
+    upsert(conn, schema.comments, {**row, "deleted": deleted}, key=["id"])
+
+
+def apply_link(conn: Connection, row: dict[str, Any], *, deleted: bool = False) -> None:
+    held = conn.execute(
+        select(schema.links.c.deleted).where(schema.links.c.id == row["id"])
+    ).first()
+    if held is not None and held.deleted:
+        return
+    if held is None:
+        insert_ignore(conn, schema.links, {**row, "deleted": deleted})
+    elif deleted:
+        conn.execute(
+            update(schema.links).where(schema.links.c.id == row["id"]).values(deleted=True)
+        )
+
+
+def _at(event_ts_ms: int) -> datetime:
+    at = parse_time(event_ts_ms)
+    assert at is not None
+    return at

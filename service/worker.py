@@ -1,0 +1,152 @@
+"""The worker: drains the inbox into the mirror, then runs due Jira effects from the outbox.
+
+A batch of inbox rows is claimed and processed in ONE transaction (`FOR UPDATE SKIP LOCKED` on
+PostgreSQL, so several workers share the inbox; SQLite's single writer does the same by itself).
+The mirror update and the row's `done` mark commit together, so `kill -9` at any point leaves
+either both or neither: after a restart every row is processed exactly once. Each row runs in a
+savepoint, so one bad event is marked failed (after a few attempts) without blocking the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import OperationalError
+
+from mappings.model import Mapping
+from service import schema
+from service.events import EventContext, dispatch
+from service.schema import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+
+
+@dataclass
+class WorkerStats:
+    handled: int = 0
+    failed: int = 0
+    by_outcome: dict[str, int] = field(default_factory=dict)
+
+
+def process_batch(
+    engine: Engine,
+    mapping: Mapping,
+    *,
+    batch_size: int = 200,
+    now: Callable[[], datetime] = utcnow,
+    stats: WorkerStats | None = None,
+) -> int:
+    """Processes up to `batch_size` pending deliveries; returns how many rows it claimed."""
+    stats = stats if stats is not None else WorkerStats()
+    inbox = schema.inbox
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(inbox.c.id, inbox.c.body, inbox.c.attempts, inbox.c.delivery_id)
+            .where(inbox.c.status == "pending")
+            .order_by(inbox.c.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            ctx = EventContext(conn=conn, mapping=mapping, now=now())
+            try:
+                with conn.begin_nested():
+                    outcome = dispatch(ctx, json.loads(row.body))
+                    conn.execute(
+                        update(inbox)
+                        .where(inbox.c.id == row.id)
+                        .values(
+                            status="done",
+                            processed_at=ctx.now,
+                            attempts=row.attempts + 1,
+                            last_error=None,
+                        )
+                    )
+                stats.handled += 1
+                stats.by_outcome[outcome] = stats.by_outcome.get(outcome, 0) + 1
+            except OperationalError:
+                raise  # the database itself failed (deadlock, gone): retry the whole batch
+            except Exception as exc:  # noqa: BLE001 - a handler bug must not stop the inbox
+                _record_failure(conn, row.id, row.attempts + 1, exc, ctx.now)
+                stats.failed += 1
+                log.warning(
+                    "event %s failed (attempt %s): %s",
+                    row.delivery_id or row.id,
+                    row.attempts + 1,
+                    _reason(exc),
+                )
+    return len(rows)
+
+
+def _record_failure(
+    conn,
+    row_id: int,
+    attempts: int,
+    exc: Exception,  # type: ignore[no-untyped-def]
+    now: datetime,
+) -> None:
+    status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+    conn.execute(
+        update(schema.inbox)
+        .where(schema.inbox.c.id == row_id)
+        .values(
+            attempts=attempts,
+            status=status,
+            last_error=_reason(exc),
+            processed_at=now if status == "failed" else None,
+        )
+    )
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def drain_inbox(engine: Engine, mapping: Mapping, *, batch_size: int = 200) -> WorkerStats:
+    stats = WorkerStats()
+    while process_batch(engine, mapping, batch_size=batch_size, stats=stats):
+        pass
+    return stats
+
+
+def run_outbox(engine: Engine, client: object | None, *, now: datetime | None = None) -> int:
+    from service import outbox
+
+    return outbox.run_due(engine, client, now=now or utcnow())  # type: ignore[arg-type]
+
+
+def run_forever(
+    engine: Engine,
+    mapping: Mapping,
+    client: object | None,
+    *,
+    stop: threading.Event,
+    poll_seconds: float = 1.0,
+) -> None:
+    """The long-running loop of `scopewatch worker` and of `scopewatch run`."""
+    while not stop.is_set():
+        try:
+            busy = process_batch(engine, mapping) + run_outbox(engine, client)
+        except OperationalError as exc:
+            log.warning("database unavailable to the worker: %s", type(exc).__name__)
+            busy = 0
+        if not busy:
+            stop.wait(poll_seconds)
+
+
+def run_once(engine: Engine, mapping: Mapping, client: object | None) -> WorkerStats:
+    """`worker --once`: drain the inbox, then every Jira effect that is due now, and stop."""
+    stats = drain_inbox(engine, mapping)
+    deadline = time.monotonic() + 600
+    while run_outbox(engine, client) and time.monotonic() < deadline:
+        pass
+    return stats

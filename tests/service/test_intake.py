@@ -1,0 +1,157 @@
+"""POST /webhooks/jira, as PRODUCT.md's table says, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from service import schema
+from service.signature import sign
+from tests.support import SECRET, fixture_body
+
+
+def count(app, table) -> int:
+    with app.extensions["scopewatch"].engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar()
+
+
+def test_a_signed_jira_event_is_stored_and_answered_202(app, jira):
+    response = jira.post(fixture_body("cloud_issue_created"), delivery_id="d-1")
+    assert response.status_code == 202
+    assert response.get_json() == {"status": "stored"}
+    with app.extensions["scopewatch"].engine.connect() as conn:
+        row = conn.execute(select(schema.inbox)).mappings().one()
+    assert row["event"] == "jira:issue_created"
+    assert row["delivery_id"] == "d-1"
+    assert row["status"] == "pending"
+
+
+def test_forged_missing_and_non_ascii_signatures_are_401_and_store_nothing(app, jira):
+    body = json.dumps(fixture_body("cloud_issue_created")).encode()
+    forged = sign("another-secret", body)
+    assert jira.post(body, signature=forged).status_code == 401
+    assert jira.post(body, signature="").status_code == 401
+    assert jira.post(body, signature="sha256=\u00e9\u00e9\u00e9").status_code == 401
+    assert jira.post(body, signature=sign(SECRET, body)[:-2]).status_code == 401  # truncated
+    response = jira.post(body, signature="sha256=zz")
+    assert response.status_code == 401
+    assert "X-Hub-Signature" in response.get_json()["error"]["message"]
+    assert count(app, schema.inbox) == 0
+    assert count(app, schema.rejected) == 0
+
+
+def test_signature_hex_is_case_insensitive(app, jira):
+    body = json.dumps(fixture_body("cloud_issue_created")).encode()
+    assert (
+        jira.post(
+            body, signature=sign(SECRET, body).upper().replace("SHA256", "sha256")
+        ).status_code
+        == 202
+    )
+
+
+def test_same_delivery_id_is_a_duplicate_answered_200_with_one_row(app, jira):
+    body = fixture_body("cloud_issue_created")
+    assert jira.post(body, delivery_id="same").status_code == 202
+    again = jira.post(body, delivery_id="same")
+    assert again.status_code == 200
+    assert again.get_json() == {"status": "duplicate"}
+    assert count(app, schema.inbox) == 1
+
+
+def test_same_body_under_a_new_id_is_a_duplicate(app, jira):
+    body = fixture_body("cloud_issue_created")
+    assert jira.post(body, delivery_id="first").status_code == 202
+    assert jira.post(body, delivery_id="second").status_code == 200
+    with app.extensions["scopewatch"].engine.connect() as conn:
+        assert conn.execute(select(schema.inbox.c.duplicates)).scalar_one() == 1
+
+
+def test_not_json_or_not_a_jira_event_is_400_and_kept_in_the_rejected_log(app, jira):
+    for body, reason in [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "not an object"),
+        (b'{"hello": "world"}', "no webhookEvent"),
+        (b'{"webhookEvent": ""}', "no webhookEvent"),
+        (b'{"webhookEvent": 42}', "no webhookEvent"),
+    ]:
+        response = jira.post(body)
+        assert response.status_code == 400, body
+        assert reason in response.get_json()["error"]["message"]
+    assert count(app, schema.rejected) == 5
+    assert count(app, schema.inbox) == 0
+
+
+def test_wrong_content_type_is_415_and_stores_nothing(app, jira):
+    response = jira.post(fixture_body("cloud_issue_created"), content_type="text/plain")
+    assert response.status_code == 415
+    assert count(app, schema.inbox) == 0
+    assert count(app, schema.rejected) == 0
+
+
+def test_json_with_charset_parameter_is_accepted(jira):
+    assert (
+        jira.post(
+            fixture_body("cloud_issue_created"), content_type="application/json; charset=utf-8"
+        ).status_code
+        == 202
+    )
+
+
+def test_body_over_the_limit_is_413_and_stores_nothing(app, jira):
+    limit = app.extensions["scopewatch"].settings.max_body
+    body = b'{"webhookEvent": "jira:issue_updated", "pad": "' + b"x" * limit + b'"}'
+    response = jira.post(body)
+    assert response.status_code == 413
+    assert count(app, schema.inbox) == 0
+    assert count(app, schema.rejected) == 0
+
+
+def test_token_fallback_for_old_data_center_is_accepted_and_never_logged(app, jira, caplog):
+    caplog.set_level("DEBUG")
+    body = fixture_body("cloud_issue_created")
+    assert jira.post(body, signature="", query=f"?token={SECRET}").status_code == 202
+    assert (
+        jira.post(
+            fixture_body("cloud_issue_deleted"), signature="", query="?token=wrong"
+        ).status_code
+        == 401
+    )
+    assert SECRET not in caplog.text
+
+
+def test_unused_jira_events_are_stored(app, jira):
+    assert jira.post(fixture_body("cloud_sprint_started")).status_code == 202
+    assert count(app, schema.inbox) == 1
+
+
+def test_a_locked_sqlite_database_answers_503_so_that_jira_retries(sqlite_url):
+    import sqlite3
+
+    from service import create_app
+    from tests.support import app_settings
+
+    app = create_app(app_settings(sqlite_url))
+    other_writer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    other_writer.execute("BEGIN EXCLUSIVE")
+    try:
+        body = json.dumps(fixture_body("cloud_issue_created")).encode()
+        response = app.test_client().post(
+            "/webhooks/jira",
+            data=body,
+            content_type="application/json",
+            headers={"X-Hub-Signature": sign(SECRET, body)},
+        )
+    finally:
+        other_writer.rollback()
+        other_writer.close()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    retry = app.test_client().post(
+        "/webhooks/jira",
+        data=body,
+        content_type="application/json",
+        headers={"X-Hub-Signature": sign(SECRET, body)},
+    )
+    assert retry.status_code == 202
