@@ -3,6 +3,6 @@
 set -eu
 scopewatch db upgrade
 if [ "$#" -eq 0 ] || [ "$1" = "web" ]; then
-  exec gunicorn -c /app/gunicorn.conf.py "service:create_app()"
+  exec gunicorn -c "${SCOPEWATCH_GUNICORN_CONF:-/app/gunicorn.conf.py}" "service:create_app()"
 fi
 exec scopewatch "$@"

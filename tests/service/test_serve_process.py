@@ -25,7 +25,8 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 20) -> None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stderr.read().decode()}")
+            stream = proc.stderr or proc.stdout
+            raise AssertionError(f"server exited: {stream.read().decode() if stream else ''}")
         try:
             requests.get(url + "/healthz", timeout=1)
             return
