@@ -50,11 +50,6 @@ def handle_issue_changed(ctx: EventContext, body: dict[str, Any]) -> None:
     if issue_id is None:
         raise UnusableEvent("issue without id, key or project")
     mirror.record_changelog(ctx.conn, issue_id, changelog_items(body), at)
-    # Data Center's worklog events are issue events that may carry the issue's worklogs.
-    for worklog in dig(issue, "fields", "worklog", "worklogs", default=[]):
-        row = worklog_row(worklog, issue_id) if isinstance(worklog, dict) else None
-        if row:
-            mirror.apply_worklog(ctx.conn, row)
     _evaluate_scope(ctx, issue_id, previous)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select, update
 from mappings.model import Mapping
 from service import schema
 from service.db import insert_ignore, upsert
-from service.jira_payloads import issue_row, parse_time
+from service.jira_payloads import dig, issue_row, parse_time, worklog_row
 
 # Changelog fields we keep history of, by Jira's `field` name (fieldId is absent on old servers).
 TRACKED_FIELDS = {
@@ -52,7 +52,19 @@ def apply_issue(
     row.update(_derived_times(row, held, at), event_ts=event_ts_ms, deleted=False)
     upsert(conn, schema.issues, row, key=["id"], newer="event_ts")
     _remember_versions(conn, row)
+    apply_embedded_worklogs(conn, issue, row["id"])
     return row["id"]
+
+
+def apply_embedded_worklogs(conn: Connection, issue: dict[str, Any], issue_id: str) -> None:
+    """Worklogs inside an issue (REST answers; Data Center's `jira:worklog_updated` events).
+
+    Jira embeds at most 20; whoever fetched the issue pages the rest with the worklog API.
+    """
+    for worklog in dig(issue, "fields", "worklog", "worklogs", default=[]):
+        row = worklog_row(worklog, issue_id) if isinstance(worklog, dict) else None
+        if row:
+            apply_worklog(conn, row)
 
 
 def _derived_times(
