@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, Table, func, or_, select, update
 
 from service import schema
 from service.db import insert_ignore
@@ -95,20 +95,12 @@ def reject(
 
 
 def stats(conn: Connection) -> dict[str, Any]:
-    counts = dict(
-        conn.execute(
-            select(schema.inbox.c.status, func.count()).group_by(schema.inbox.c.status)
-        ).all()
-    )
+    counts = _count_by_status(conn, schema.inbox)
     duplicates = conn.execute(
         select(func.coalesce(func.sum(schema.inbox.c.duplicates), 0))
     ).scalar()
     rejected = conn.execute(select(func.count()).select_from(schema.rejected)).scalar()
-    outbox = dict(
-        conn.execute(
-            select(schema.outbox.c.status, func.count()).group_by(schema.outbox.c.status)
-        ).all()
-    )
+    outbox = _count_by_status(conn, schema.outbox)
     oldest = conn.execute(
         select(func.min(schema.inbox.c.received_at)).where(schema.inbox.c.status == "pending")
     ).scalar()
@@ -121,3 +113,8 @@ def stats(conn: Connection) -> dict[str, Any]:
         "oldest_pending": oldest.isoformat() if oldest else None,
         "outbox": {k: outbox.get(k, 0) for k in ("pending", "done", "failed")},
     }
+
+
+def _count_by_status(conn: Connection, table: Table) -> dict[str, int]:
+    rows = conn.execute(select(table.c.status, func.count()).group_by(table.c.status)).all()
+    return {str(status): int(n) for status, n in rows}

@@ -90,7 +90,8 @@ def _versions(items: Any) -> list[dict[str, Any]]:
 def issue_row(issue: dict[str, Any], mapping: Mapping) -> dict[str, Any] | None:
     """The mirror's columns for one issue, or None when the body holds no usable issue."""
     issue_id = issue.get("id")
-    fields = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
+    raw_fields = issue.get("fields")
+    fields: dict[str, Any] = raw_fields if isinstance(raw_fields, dict) else {}
     project_key = dig(fields, "project", "key") or _project_from_key(issue.get("key"))
     if not issue_id or not issue.get("key") or not project_key:
         return None
