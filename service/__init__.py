@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from service.settings import Settings, check_intake, load_settings
+
+if TYPE_CHECKING:  # `reports` imports service.schema and must not load Flask by doing so
+    from flask import Flask
 
 
 def create_app(overrides: Mapping[str, Any] | Settings | None = None) -> Flask:
     """Defaults, then `SCOPEWATCH_*` from the environment, then `overrides` (tests)."""
+    from flask import Flask
+
     from mappings import load_mapping
     from service import errors, health, webhooks
     from service.db import make_engine

@@ -1,0 +1,177 @@
+"""The digest's two charts as PNG bytes: budget burn, and scope over time.
+
+Figures are built with `matplotlib.figure.Figure` on an explicit Agg canvas, never through pyplot:
+pyplot keeps every figure in a global registry and picks a backend from the environment, which leaks
+memory in a long-running worker and fails on a server without a display.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.figure import Figure
+
+# 600 CSS pixels wide in the e-mail, drawn at twice that so it stays sharp on high-density screens.
+_SIZE_INCHES = (6.0, 2.8)
+_DPI = 200
+_EMPTY_SIZE_INCHES = (3.0, 0.8)
+
+_ACTUAL = "#1d4ed8"
+_PLAN = "#6b7280"
+_BUDGET = "#b91c1c"
+_FORECAST = "#d97706"
+
+
+def burn_chart(d: Mapping[str, Any]) -> bytes:
+    """Cumulative spend against plan and budget by week, with the forecast finish marked."""
+    series = d.get("series") or {}
+    dates = _dates(series.get("week_end"))
+    spent = _numbers(series.get("spent_cum"), len(dates))
+    planned = _numbers(series.get("planned_cum"), len(dates))
+    budget = _numbers(series.get("budget_total"), len(dates))
+    if not dates or all(math.isnan(v) for v in spent + planned):
+        return _no_data()
+
+    fig, ax = _figure()
+    ax.plot(dates, planned, color=_PLAN, linestyle="--", linewidth=1.5, label="Plan")
+    ax.plot(dates, spent, color=_ACTUAL, linewidth=2.2, marker="o", markersize=3, label="Spent")
+    ax.step(dates, budget, where="post", color=_BUDGET, linewidth=1.2, label="Budget")
+    _mark_runway(ax, d, dates, spent)
+    _mark_forecast(ax, d)
+    _finish(fig, ax, d.get("currency") or "")
+    ax.set_ylim(bottom=0)
+    return _png(fig)
+
+
+def scope_chart(d: Mapping[str, Any]) -> bytes:
+    """Agreed (baseline) hours against current hours by week; the gap is the added scope."""
+    series = d.get("series") or {}
+    dates = _dates(series.get("week_end"))
+    baseline = _numbers(series.get("baseline_hours"), len(dates))
+    current = _numbers(series.get("current_hours"), len(dates))
+    if not dates or all(math.isnan(v) for v in baseline + current):
+        return _no_data()
+
+    fig, ax = _figure()
+    ax.plot(dates, baseline, color=_PLAN, linestyle="--", linewidth=1.5, label="Agreed (baseline)")
+    ax.plot(
+        dates,
+        current,
+        color=_ACTUAL,
+        linewidth=2.2,
+        marker="o",
+        markersize=3,
+        label="Current scope",
+    )
+    ax.fill_between(
+        dates,
+        baseline,
+        current,
+        where=[c > b for b, c in zip(baseline, current, strict=True)],
+        color=_ACTUAL,
+        alpha=0.12,
+        interpolate=True,
+        label="Added",
+    )
+    # Not from zero: a few percent of added scope must stay visible next to a large baseline.
+    _finish(fig, ax, "h")
+    return _png(fig)
+
+
+def _figure() -> tuple[Figure, Any]:
+    fig = Figure(figsize=_SIZE_INCHES, dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.grid(axis="y", color="#e5e7eb", linewidth=0.6)
+    ax.tick_params(labelsize=7)
+    return fig, ax
+
+
+def _finish(fig: Figure, ax: Any, unit: str) -> None:
+    locator = AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, show_offset=False))
+    ax.yaxis.set_major_formatter(lambda value, _pos: f"{value:,.0f}")
+    ax.set_ylabel(unit, fontsize=7)
+    # Below the plot, so it never covers a line whatever the data's shape.
+    fig.legend(fontsize=7, frameon=False, loc="outside lower center", ncols=3)
+
+
+def _mark_runway(ax: Any, d: Mapping[str, Any], dates: list[date], spent: list[float]) -> None:
+    """A dotted line from the last actual figure to the day the budget runs out at this pace."""
+    budget = d.get("budget") or {}
+    runway = _date(budget.get("runway_date"))
+    total = budget.get("total")
+    known = [(x, y) for x, y in zip(dates, spent, strict=True) if not math.isnan(y)]
+    if runway is None or total is None or not known or runway <= known[-1][0]:
+        return
+    last_x, last_y = known[-1]
+    ax.plot(
+        [last_x, runway],
+        [last_y, float(total)],
+        color=_ACTUAL,
+        linestyle=":",
+        linewidth=1.4,
+        label="At this pace",
+    )
+
+
+def _mark_forecast(ax: Any, d: Mapping[str, Any]) -> None:
+    """The likely finish (50–95%) shaded, the 85% date drawn, and the planned end for scale."""
+    timeline = d.get("timeline") or {}
+    forecast = timeline.get("forecast") or {}
+    p50, p85, p95 = (_date(forecast.get(k)) for k in ("p50", "p85", "p95"))
+    if p50 is not None and p95 is not None and p50 < p95:
+        ax.axvspan(p50, p95, color=_FORECAST, alpha=0.10, linewidth=0)
+    if p85 is not None:
+        ax.axvline(p85, color=_FORECAST, linewidth=1.4, label="Forecast finish (85%)")
+    end = _date(timeline.get("end"))
+    if end is not None:
+        ax.axvline(end, color=_PLAN, linewidth=0.8, linestyle="-.", label="Planned end")
+
+
+def _no_data() -> bytes:
+    fig = Figure(figsize=_EMPTY_SIZE_INCHES, dpi=100)
+    FigureCanvasAgg(fig)
+    fig.text(0.5, 0.5, "No data yet", ha="center", va="center", fontsize=11, color=_PLAN)
+    return _png(fig)
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    # No "Software"/date metadata: the same digest then gives the same bytes.
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _dates(values: Iterable[Any] | None) -> list[date]:
+    """Week-end dates; the series is unusable (treated as empty) if any of them is unreadable."""
+    parsed = [_date(v) for v in values or ()]
+    return [] if any(v is None for v in parsed) else [v for v in parsed if v is not None]
+
+
+def _numbers(values: Iterable[Any] | None, length: int) -> list[float]:
+    """Floats aligned to the dates; a missing or null value is NaN so the line breaks there."""
+    out = [math.nan if v is None else float(v) for v in values or ()]
+    return (out + [math.nan] * length)[:length]
+
+
+def _date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return datetime.fromisoformat(str(value)).date()
+    except ValueError:
+        return None

@@ -1,0 +1,494 @@
+"""The weekly digest as an e-mail subject, HTML (for mail clients) and plain text.
+
+`_view` turns the digest dict into display strings once; the two templates only lay them out, so
+the HTML and the text say the same thing. Everything that came from Jira is ticket text a stranger
+may have typed: it is made single-line and stripped of control characters here, and the HTML
+template escapes it (autoescape on). The only link rendered is the feedback link, and only when it
+is http(s).
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from reports import charts
+
+NEEDS_ESTIMATE = "needs estimate"
+_BLANK = "—"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DECISIONS = {"pending": "awaiting your decision", "approved": "approved", "rejected": "rejected"}
+_EVM_LABELS = (
+    ("bac", "Budget at completion (BAC)", "money"),
+    ("pv", "Planned value to date (PV)", "money"),
+    ("ev", "Earned value to date (EV)", "money"),
+    ("ac", "Actual cost to date (AC)", "money"),
+    ("cpi", "Cost performance index (CPI)", "ratio"),
+    ("spi", "Schedule performance index (SPI)", "ratio"),
+    ("eac", "Estimate at completion (EAC)", "money"),
+    ("etc", "Estimate to complete (ETC)", "money"),
+    ("vac", "Variance at completion (VAC)", "money"),
+)
+CHARTS: tuple[str, ...] = ("burn", "scope")
+_CHART_MAKERS: dict[str, Callable[[Mapping[str, Any]], bytes]] = {
+    "burn": charts.burn_chart,
+    "scope": charts.scope_chart,
+}
+
+_env = Environment(
+    loader=PackageLoader("reports", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+    undefined=StrictUndefined,  # a misspelt name in a template fails the tests, not a client
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_env.globals["needs_estimate"] = NEEDS_ESTIMATE
+
+
+# --- the three outputs ----------------------------------------------------------------------
+
+
+def subject(d: Mapping[str, Any]) -> str:
+    """One line, e.g. `[ACME] Week 47: 62% of budget used, 3 scope changes (EUR 2,620), …`."""
+    head = _headline(d)
+    parts: list[str] = []
+    if head["spent_pct"] is not None:
+        parts.append(f"{_pct(head['spent_pct'])} of budget used")
+    parts.append(_changes_phrase(head, _currency(d)))
+    if head["blockers_on_client"]:
+        parts.append(_plural(head["blockers_on_client"], "blocker") + " waiting on you")
+    text = f"[{_clean(d.get('project'))}] {_week_label(d.get('week'))}: " + ", ".join(parts)
+    # A header must stay one line whatever the data holds: that is what stops header injection.
+    return _clean(text)
+
+
+def render_html(d: Mapping[str, Any], *, image_cids: Mapping[str, str] | None = None) -> str:
+    """The digest as an e-mail-safe HTML page: tables, inline CSS, no script.
+
+    With `image_cids` ({"burn": cid, "scope": cid}) the charts are `cid:` references to MIME
+    parts; without it they are embedded as `data:` URIs so a browser preview shows them.
+    """
+    view = _view(d)
+    view["charts"] = _chart_sources(d, image_cids)
+    return _env.get_template("digest.html").render(v=view)
+
+
+def render_text(d: Mapping[str, Any]) -> str:
+    """The plain-text twin of the HTML, with aligned columns."""
+    return _env.get_template("digest.txt").render(v=_view(d), table=_text_table)
+
+
+def _text_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: str = "",
+    clip: Mapping[int, int] | None = None,
+) -> str:
+    """Columns padded to their widest cell.
+
+    `right` lists the 0-based columns to right-align; `clip` caps a column's width (the summary),
+    so a long ticket title does not push the figures off a plain-text reader's screen.
+    """
+    aligned = {int(i) for i in right}
+    limits = clip or {}
+    rows = [
+        [_clip(cell, limits[i]) if i in limits else cell for i, cell in enumerate(r)] for r in rows
+    ]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (
+            c.rjust(w) if i in aligned else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+        return "  ".join(padded).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+# --- the view: every figure as the string a reader sees ---------------------------------------
+
+
+def _view(d: Mapping[str, Any]) -> dict[str, Any]:
+    currency = _currency(d)
+    return {
+        "subject": subject(d),
+        "project": _clean(d.get("project")),
+        "client": _clean(d.get("client")) or _clean(d.get("project")),
+        "week": _week_label(d.get("week")),
+        "period": _period(d.get("period") or {}),
+        "headline": _headline_lines(d, currency),
+        "budget": _budget(d.get("budget") or {}, currency),
+        "scope": _scope(d.get("scope") or {}, currency),
+        "timeline": _timeline(d.get("timeline") or {}),
+        "blockers": _blockers(d.get("blockers") or []),
+        "transitions": [
+            [
+                _clean(t.get("key")),
+                _clip(t.get("summary")),
+                f"{_clean(t.get('from')) or _BLANK} → {_clean(t.get('to')) or _BLANK}",
+                _date(t.get("at")),
+            ]
+            for t in d.get("transitions") or []
+        ],
+        "risks": [
+            {"title": _clean(r.get("title")), "why": _clean(r.get("why"))}
+            for r in d.get("risks") or []
+        ],
+        "questions": [
+            [_clean(q.get("key")), _clip(q.get("summary")), _days(q.get("age_days"))]
+            for q in d.get("questions") or []
+        ],
+        "feedback": _feedback(d.get("feedback") or {}),
+        "chart_alt": _chart_alt(d, currency),
+    }
+
+
+def _headline(d: Mapping[str, Any]) -> dict[str, Any]:
+    """The headline block, filled from the sections when the builder left a figure out."""
+    head = dict(d.get("headline") or {})
+    changes = (d.get("scope") or {}).get("changes_this_week") or []
+    head.setdefault("spent_pct", (d.get("budget") or {}).get("burn_pct"))
+    head.setdefault("changes_count", len(changes))
+    head.setdefault("changes_cost", sum(c.get("cost") or 0 for c in changes) if changes else None)
+    head.setdefault(
+        "blockers_on_client",
+        sum(1 for b in d.get("blockers") or [] if b.get("waiting_on") == "client"),
+    )
+    head["unpriced"] = sum(1 for c in changes if _number(c.get("cost")) is None)
+    return head
+
+
+def _changes_phrase(head: Mapping[str, Any], currency: str) -> str:
+    count = int(head.get("changes_count") or 0)
+    if count == 0:
+        return "no scope changes"
+    details = []
+    if head.get("changes_cost") is not None and head["unpriced"] < count:
+        details.append(_money(head["changes_cost"], currency))
+    if head["unpriced"]:
+        unpriced = int(head["unpriced"])
+        details.append(f"{unpriced} {NEEDS_ESTIMATE if unpriced == 1 else 'need estimates'}")
+    return f"{_plural(count, 'scope change')} ({', '.join(details)})"
+
+
+def _headline_lines(d: Mapping[str, Any], currency: str) -> list[str]:
+    head = _headline(d)
+    budget = d.get("budget") or {}
+    lines = []
+    if head["spent_pct"] is not None:
+        lines.append(
+            f"{_pct(head['spent_pct'])} of the budget used "
+            f"({_money(budget.get('spent'), currency)} of "
+            f"{_money(budget.get('total'), currency)})."
+        )
+    changes = _changes_phrase(head, currency)
+    lines.append(changes[:1].upper() + changes[1:] + " this week.")
+    waiting = int(head["blockers_on_client"] or 0)
+    lines.append(
+        f"{_plural(waiting, 'item')} waiting on you." if waiting else "Nothing is waiting on you."
+    )
+    return lines
+
+
+def _budget(b: Mapping[str, Any], currency: str) -> dict[str, Any]:
+    evm = b.get("evm") or {}
+    explain = evm.get("explain") or {}
+    return {
+        "rows": [
+            ["Budget", _money(b.get("total"), currency)],
+            ["Spent to date", _money(b.get("spent"), currency)],
+            ["Spent this week", _money(b.get("spent_this_week"), currency)],
+            ["Remaining", _money(b.get("remaining"), currency)],
+            ["Used", _pct(b.get("burn_pct"))],
+            ["Runs out at this pace", _date(b.get("runway_date"))],
+        ],
+        "categories": [
+            [
+                _clean(c.get("category")),
+                _money(c.get("budget"), currency),
+                _money(c.get("spent"), currency),
+                _share(c.get("spent"), c.get("budget")),
+            ]
+            for c in b.get("by_category") or []
+        ],
+        "evm": [
+            [
+                label,
+                _money(evm.get(key), currency) if kind == "money" else _ratio(evm.get(key)),
+                _clean(explain.get(key)),
+            ]
+            for key, label, kind in _EVM_LABELS
+            if key in evm
+        ],
+    }
+
+
+def _scope(s: Mapping[str, Any], currency: str) -> dict[str, Any]:
+    baseline, current = s.get("baseline_hours"), s.get("current_hours")
+    added = None if baseline is None or current is None else current - baseline
+    return {
+        "baseline": _hours(baseline),
+        "current": _hours(current),
+        "added": _hours(added),
+        "changes": [_change(c, currency) for c in s.get("changes_this_week") or []],
+        "decisions": [
+            [
+                label,
+                str((s.get(name) or {}).get("count") or 0),
+                _hours((s.get(name) or {}).get("hours")),
+                _money((s.get(name) or {}).get("cost"), currency),
+            ]
+            for name, label in (
+                ("pending", "Awaiting your decision"),
+                ("approved", "Approved"),
+                ("rejected", "Rejected"),
+            )
+        ],
+        "growth": [
+            [
+                _clean(g.get("key")),
+                _hours(g.get("from_hours")),
+                _hours(g.get("to_hours")),
+                _date(g.get("at")),
+            ]
+            for g in s.get("growth") or []
+        ],
+        "rejected_logged": _hours(s.get("rejected_hours_logged"))
+        if s.get("rejected_hours_logged")
+        else None,
+    }
+
+
+def _change(c: Mapping[str, Any], currency: str) -> list[str]:
+    """A scope change row; an unpriced change says so instead of showing a misleading zero."""
+    hours, cost, days = (
+        _number(c.get("hours")),
+        _number(c.get("cost")),
+        _number(c.get("schedule_days")),
+    )
+    return [
+        _clean(c.get("key")),
+        _clip(c.get("summary")),
+        _clean(c.get("issue_type")),
+        NEEDS_ESTIMATE if hours is None else _hours(hours),
+        NEEDS_ESTIMATE if cost is None else _money(cost, _clean(c.get("currency")) or currency),
+        _BLANK if days is None else f"{days:.1f} d",
+        _DECISIONS.get(str(c.get("decision")), _clean(c.get("decision"))),
+    ]
+
+
+def _timeline(t: Mapping[str, Any]) -> dict[str, Any]:
+    forecast = t.get("forecast") or {}
+    moved = forecast.get("moved_days")
+    if not moved:
+        moved_text = "unchanged since last week" if moved == 0 else ""
+    else:
+        direction = "later" if moved > 0 else "earlier"
+        moved_text = f"{_plural(abs(int(moved)), 'day')} {direction} than last week's forecast"
+    return {
+        "start": _date(t.get("start")),
+        "end": _date(t.get("end")),
+        "p50": _date(forecast.get("p50")),
+        "p85": _date(forecast.get("p85")),
+        "p95": _date(forecast.get("p95")),
+        "forecast": forecast.get("p85") is not None,
+        "moved": moved_text,
+        "milestones": [
+            [
+                _clean(m.get("name")),
+                _date(m.get("due")),
+                _clean(m.get("status")) or _BLANK,
+                _date(m.get("forecast_p85")),
+            ]
+            for m in t.get("milestones") or []
+        ],
+    }
+
+
+def _blockers(items: Sequence[Mapping[str, Any]]) -> dict[str, list[list[str]]]:
+    """Split so what the client can unblock comes first, oldest first within each group."""
+
+    def rows(waiting_on: str) -> list[list[str]]:
+        chosen = [b for b in items if (b.get("waiting_on") == "client") == (waiting_on == "client")]
+        chosen.sort(key=lambda b: -(b.get("age_days") or 0))
+        return [
+            [
+                _clean(b.get("key")),
+                _clip(b.get("summary")),
+                _date(b.get("since")),
+                _days(b.get("age_days")),
+                _clean(b.get("owner")) or _BLANK,
+            ]
+            for b in chosen
+        ]
+
+    return {"client": rows("client"), "team": rows("team")}
+
+
+def _feedback(f: Mapping[str, Any]) -> dict[str, Any]:
+    last = f.get("last")
+    said = None
+    if last:
+        mood = "happy" if last.get("happy") else "not happy"
+        said = f"On {_date(last.get('at'))} you said you were {mood} (score {last.get('score')})"
+        comment = _clip(last.get("comment"), 200)
+        said += f": “{comment}”" if comment else ""
+        said += "" if said.rstrip("”").endswith((".", "!", "?")) else "."
+    trend = [str(int(x)) for x in f.get("trend") or [] if x is not None]
+    return {
+        "link": _safe_link(f.get("link")),
+        "last": said,
+        "trend": " → ".join(trend) if len(trend) > 1 else None,
+    }
+
+
+def _chart_alt(d: Mapping[str, Any], currency: str) -> dict[str, str]:
+    """Alt text that carries the charts' message for clients who block images."""
+    budget, scope = d.get("budget") or {}, d.get("scope") or {}
+    return {
+        "burn": f"Spent {_money(budget.get('spent'), currency)} of "
+        f"{_money(budget.get('total'), currency)}; budget runs out "
+        f"{_date(budget.get('runway_date'))} at this pace.",
+        "scope": f"Scope {_hours(scope.get('current_hours'))} against "
+        f"{_hours(scope.get('baseline_hours'))} agreed.",
+    }
+
+
+def _chart_sources(
+    d: Mapping[str, Any], image_cids: Mapping[str, str] | None
+) -> dict[str, str | None]:
+    """A `src` per chart; None leaves a chart out (a message built without that image part)."""
+    if image_cids is not None:
+        return {name: f"cid:{image_cids[name]}" if name in image_cids else None for name in CHARTS}
+    return {
+        name: "data:image/png;base64," + base64.b64encode(make(d)).decode("ascii")
+        for name, make in _CHART_MAKERS.items()
+    }
+
+
+# --- formatting ------------------------------------------------------------------------------
+
+
+def _clean(value: Any) -> str:
+    """One line of plain text: control, format and line-separator characters become spaces.
+
+    Format characters include the right-to-left override, which can make a ticket title read
+    as something else in a client's inbox.
+    """
+    if value is None:
+        return ""
+    text = "".join(
+        " " if unicodedata.category(ch)[0] in "CZ" and ch != " " else ch for ch in str(value)
+    )
+    return " ".join(text.split())
+
+
+def _clip(value: Any, limit: int = 70) -> str:
+    text = _clean(value)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _safe_link(value: Any) -> str | None:
+    """Only an absolute http(s) URL may become a link: never `javascript:` or `data:`."""
+    url = str(value or "")
+    if not url or _clean(url) != url or any(ch in url for ch in "<>\"'`\\"):
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme.lower() in {"http", "https"} and parts.hostname else None
+
+
+def _currency(d: Mapping[str, Any]) -> str:
+    return _clean(d.get("currency"))
+
+
+def _number(value: Any) -> float | None:
+    """A figure, or None when it is unknown (null, or a NaN that slipped through)."""
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _money(value: Any, currency: str) -> str:
+    """Whole currency units with thousands separators; the JSON keeps the cents."""
+    number = _number(value)
+    if number is None:
+        return _BLANK
+    amount = f"{number:,.0f}"
+    if amount == "-0":
+        amount = "0"
+    return f"{currency} {amount}".strip()
+
+
+def _hours(value: Any) -> str:
+    number = _number(value)
+    return _BLANK if number is None else f"{number:,.1f} h"
+
+
+def _pct(value: Any) -> str:
+    number = _number(value)
+    return _BLANK if number is None else f"{number:.0f}%"
+
+
+def _ratio(value: Any) -> str:
+    number = _number(value)
+    return _BLANK if number is None else f"{number:.2f}"
+
+
+def _share(part: Any, whole: Any) -> str:
+    part, whole = _number(part), _number(whole)
+    return _BLANK if part is None or not whole else _pct(100 * part / whole)
+
+
+def _days(value: Any) -> str:
+    return _BLANK if value is None else _plural(int(value), "day")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _week_label(week: Any) -> str:
+    """`2026-W47` → `Week 47`; anything else is shown as it came."""
+    text = _clean(week)
+    _, sep, number = text.partition("-W")
+    return f"Week {int(number)}" if sep and number.isdigit() else text
+
+
+def _parse(value: Any) -> date | datetime | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _date(value: Any) -> str:
+    """`18 Nov 2026`, in the offset the builder gave (the project's digest time zone)."""
+    if value is None:
+        return _BLANK
+    parsed = _parse(value)
+    if parsed is None:
+        return _clean(value)
+    return f"{parsed.day} {_MONTHS[parsed.month - 1]} {parsed.year}"
+
+
+def _period(p: Mapping[str, Any]) -> str:
+    """Monday to Sunday: the period's end is the next Monday at midnight, exclusive."""
+    start, end = _parse(p.get("start")), _parse(p.get("end"))
+    if start is None or end is None:
+        return ""
+    if isinstance(end, datetime) and end.time() == datetime.min.time():
+        end = end - timedelta(days=1)
+    return f"{_date(start)} – {_date(end)}"
