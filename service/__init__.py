@@ -16,7 +16,7 @@ def create_app(overrides: Mapping[str, Any] | Settings | None = None) -> Flask:
     from flask import Flask
 
     from mappings import load_mapping
-    from service import errors, health, webhooks
+    from service import api, errors, feedback, health, previews, webhooks
     from service.db import make_engine
     from service.metrics import Metrics
     from service.runtime import Runtime
@@ -34,12 +34,9 @@ def create_app(overrides: Mapping[str, Any] | Settings | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
-    try:  # TEMP until api lands
-        from service import api
-
-        app.register_blueprint(api.bp)
-    except ImportError:
-        pass
+    app.register_blueprint(api.bp)
+    app.register_blueprint(previews.bp)
+    app.register_blueprint(feedback.bp)
     return app
 
 

@@ -90,14 +90,14 @@ def test_two_gunicorn_workers_and_two_queue_workers_on_postgres_lose_and_double_
         ["sh", str(ROOT / "docker" / "entrypoint.sh"), "web"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     workers = [
         subprocess.Popen(
             [str(BIN / "scopewatch"), "worker"],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         for _ in range(2)
     ]

@@ -28,9 +28,9 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 20) -> None
             stream = proc.stderr or proc.stdout
             raise AssertionError(f"server exited: {stream.read().decode() if stream else ''}")
         try:
-            requests.get(url + "/healthz", timeout=1)
+            requests.get(url + "/healthz", timeout=2)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     raise AssertionError("server did not come up")
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from mappings import load_mapping
 from service import inbox, schema
+from service.db import reader
 from service.worker import drain_inbox
 from tests.support import ROOT, app_settings, fixture_body
 
@@ -202,20 +203,12 @@ def test_kill_9_mid_batch_then_restart_processes_every_row_exactly_once(engine, 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
-    done = 0
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            done = conn.execute(
-                select(func.count())
-                .select_from(schema.inbox)
-                .where(schema.inbox.c.status == "done")
-            ).scalar()
-        if done > 0:
-            break
-        time.sleep(0.02)
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.wait()
+    try:
+        done = _wait_for_progress(engine, deadline=time.monotonic() + 60)
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        worker.stderr.close()
     assert 0 < done < total, "the kill must land mid-run"
     subprocess.run(
         [sys.executable, "-m", "service.cli", "worker", "--once"],
@@ -229,3 +222,19 @@ def test_kill_9_mid_batch_then_restart_processes_every_row_exactly_once(engine, 
     assert {r["attempts"] for r in inbox_rows} == {1}  # none was half-applied and redone
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(schema.issues)).scalar() == total
+
+
+def _wait_for_progress(engine, deadline: float) -> int:
+    done = 0
+    while time.monotonic() < deadline:
+        # A deferred (read) transaction: it must not queue behind the worker's write batch.
+        with reader(engine) as conn:
+            done = conn.execute(
+                select(func.count())
+                .select_from(schema.inbox)
+                .where(schema.inbox.c.status == "done")
+            ).scalar()
+        if done > 0:
+            break
+        time.sleep(0.02)
+    return done

@@ -1,0 +1,165 @@
+"""Pricing new scope: an issue's hours, what they cost, how long they delay delivery.
+
+Pure functions of plain data: no database, no clock. The rule is PRODUCT.md's: original estimate,
+else story points x `hours_per_point`, else the `[estimates]` default for the type, else unpriced.
+An unpriced issue has hours None and is shown as "needs estimate", never as a zero cost.
+
+An original estimate of 0 is a real 0 hours: Jira sends `null` when nobody set an estimate, so a 0
+is something a person typed. The digest's pricing (`reports.scope.issue_hours`) reads it the same
+way, so the two never disagree about one issue.
+
+Every figure is derived from the hours *as shown* (rounded to 0.1 h), so that a client checking
+"+10.3 h at EUR 85" against the cost on the ticket gets the same number we printed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as RowMapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+
+from mappings.model import Mapping, Project
+
+HoursSource = Literal["estimate", "story_points", "default", "none"]
+Decision = Literal["pending", "approved", "rejected"]
+DECISIONS: tuple[Decision, ...] = ("pending", "approved", "rejected")
+
+
+@dataclass(frozen=True)
+class IssueFacts:
+    """What the scope rules need to know about one mirrored issue."""
+
+    id: str
+    key: str
+    project_key: str
+    summary: str = ""
+    issue_type: str = ""
+    is_subtask: bool = False
+    parent_id: str | None = None
+    assignee: str | None = None
+    labels: tuple[str, ...] = ()
+    original_estimate_seconds: int | None = None
+    story_points: float | None = None
+    created: datetime | None = None
+    updated: datetime | None = None
+    moved_in_at: datetime | None = None
+    deleted: bool = False
+
+    @classmethod
+    def from_row(cls, row: RowMapping[str, Any]) -> IssueFacts:
+        """From a row of the `issues` table (or a dict shaped like one)."""
+        labels = row.get("labels") or ()
+        return cls(
+            id=str(row["id"]),
+            key=str(row["key"]),
+            project_key=str(row["project_key"]),
+            summary=row.get("summary") or "",
+            issue_type=row.get("issue_type") or "",
+            is_subtask=bool(row.get("is_subtask")),
+            parent_id=_str_or_none(row.get("parent_id")),
+            assignee=row.get("assignee"),
+            labels=tuple(str(label) for label in labels),
+            original_estimate_seconds=row.get("original_estimate_seconds"),
+            story_points=row.get("story_points"),
+            created=row.get("created"),
+            updated=row.get("updated"),
+            moved_in_at=row.get("moved_in_at"),
+            deleted=bool(row.get("deleted")),
+        )
+
+
+@dataclass(frozen=True)
+class Hours:
+    value: float | None  # None: unpriced ("needs estimate")
+    source: HoursSource
+
+
+@dataclass(frozen=True)
+class Impact:
+    """A priced change, rounded as shown: hours to 0.1, money to cents, days to 0.1."""
+
+    hours: float | None
+    hours_source: HoursSource
+    rate: float
+    cost: float | None
+    schedule_days: float | None
+    currency: str
+
+    @property
+    def priced(self) -> bool:
+        return self.hours is not None
+
+
+def hours_for(issue: IssueFacts, project: Project, mapping: Mapping) -> Hours:
+    """The issue's hours and where they came from, unrounded."""
+    if issue.original_estimate_seconds is not None:
+        return Hours(issue.original_estimate_seconds / 3600, "estimate")
+    if issue.story_points is not None:
+        return Hours(float(issue.story_points) * project.hours_per_point, "story_points")
+    default = mapping.hours_by_type.get(issue.issue_type)
+    if default is not None:
+        return Hours(float(default), "default")
+    return Hours(None, "none")
+
+
+def price(hours: Hours, assignee: str | None, project: Project, mapping: Mapping) -> Impact:
+    """Cost at the assignee's role rate (else the project's default rate), delay in working days."""
+    rate = mapping.rate_for(assignee, project)
+    if hours.value is None:
+        return Impact(None, "none", rate, None, None, project.currency)
+    shown = round_half_up(hours.value, 1)
+    return Impact(
+        hours=shown,
+        hours_source=hours.source,
+        rate=rate,
+        cost=round_half_up(shown * rate, 2),
+        schedule_days=round_half_up(shown / project.hours_per_day, 1),
+        currency=project.currency,
+    )
+
+
+def round_half_up(value: float, places: int) -> float:
+    """Rounding as people do it on paper: 2.675 -> 2.68, where `round()` gives 2.67 for floats."""
+    exponent = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(value)).quantize(exponent, rounding=ROUND_HALF_UP))
+
+
+# --- the comment on the Jira issue -------------------------------------------------------------
+
+_DECISION_SENTENCES: dict[str, str] = {
+    "pending": "Pending your approval.",
+    "approved": "Approved: added to the agreed scope and the budget.",
+    "rejected": "Rejected: not part of the agreed scope.",
+}
+
+
+def impact_comment(impact: Impact, baseline_label: str, decision: Decision) -> str:
+    """What the client reads on the ticket: "Outside the baseline of 1 Sep 2026: +10 h, ..."."""
+    opening = f"Outside the baseline of {baseline_label}:"
+    if impact.hours is None or impact.cost is None or impact.schedule_days is None:
+        # No "pending your approval" here: there is nothing to approve until it has a price.
+        text = f"{opening} needs an estimate before it can be priced."
+        return text if decision == "pending" else f"{text} {_DECISION_SENTENCES[decision]}"
+    days = impact.schedule_days
+    return (
+        f"{opening} +{format_number(impact.hours)} h, "
+        f"{impact.currency} {format_money(impact.cost)}, "
+        f"+{format_number(days)} working {'day' if days == 1 else 'days'} to delivery. "
+        f"{_DECISION_SENTENCES[decision]}"
+    )
+
+
+def format_number(value: float) -> str:
+    """10.0 -> "10", 10.5 -> "10.5", 1200.0 -> "1,200": figures already rounded to 0.1."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def format_money(value: float) -> str:
+    """800.0 -> "800", 803.2 -> "803.20": whole amounts without cents, as people write them."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
