@@ -1,0 +1,213 @@
+"""The digest runner: the calculations in a declared order, and the JSON the renderers read.
+
+`build_digest` is pure (frames in, dict out); `digest_for` adds the database read. Numbers are
+kept exact through the calculations and rounded once, here, by the key they appear under
+(`NUMBER_FORMATS`): money to cents, hours to 0.1. Dates and times become ISO 8601 strings, times in
+the project's digest zone. Text is left as written (escaping is the renderer's job).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection
+
+from mappings.model import Mapping, Project
+from reports.blockers import calculate_blockers
+from reports.budget import calculate_budget, calculate_series
+from reports.evm import calculate_evm
+from reports.forecast import calculate_forecast, p85_date
+from reports.load import Frames, load_frames, utc
+from reports.period import Period, period_for, zone
+from reports.risks import calculate_questions, calculate_risks
+from reports.scope import (
+    baseline_hours_by_issue,
+    calculate_scope,
+    changes_at,
+    issue_hours,
+    scope_hours_now,
+)
+from reports.timeline import calculate_milestones, calculate_transitions, issue_state
+
+FEEDBACK_TREND_WEEKS = 6
+
+
+def _money(x: float) -> float:
+    return round(x, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _tenth(x: float) -> float:
+    return round(x, 1) + 0.0
+
+
+def _hundredth(x: float) -> float:
+    return round(x, 2) + 0.0
+
+
+NUMBER_FORMATS: dict[str, Callable[[float], float]] = {
+    **dict.fromkeys(
+        ["total", "spent", "spent_this_week", "remaining", "budget", "cost", "bac", "pv", "ev",
+         "ac", "eac", "etc", "vac", "changes_cost", "spent_cum", "planned_cum", "budget_total"],
+        _money,
+    ),
+    **dict.fromkeys(
+        ["hours", "baseline_hours", "current_hours", "from_hours", "to_hours",
+         "rejected_hours_logged"],
+        _tenth,
+    ),
+    **dict.fromkeys(["burn_pct", "schedule_days", "trend"], _tenth),
+    **dict.fromkeys(["cpi", "spi"], _hundredth),
+}  # fmt: skip
+
+
+def calculate_feedback(frames: Frames, period: Period, link: str | None) -> dict[str, Any]:
+    """The newest answer given before the period's end, and the mean score of recent weeks."""
+    answers = frames.feedback[frames.feedback["at"] < utc(period.end_utc)].sort_values("at")
+    last = None
+    if len(answers):
+        a = answers.iloc[-1]
+        comment = None if pd.isna(a["comment"]) else a["comment"]
+        last = {"happy": bool(a["happy"]), "score": int(a["score"]), "comment": comment,
+                "at": a["at"]}  # fmt: skip
+    by_week = answers.groupby("week", sort=True)["score"].mean()
+    return {"link": link, "last": last, "trend": by_week.tail(FEEDBACK_TREND_WEEKS).tolist()}
+
+
+def calculate_headline(
+    budget: dict[str, Any], scope: dict[str, Any], blockers: list[dict[str, Any]]
+) -> dict[str, Any]:
+    changes = scope["changes_this_week"]
+    burn = budget["burn_pct"]
+    return {
+        "spent_pct": int(round(burn)) if burn is not None else 0,
+        "changes_count": len(changes),
+        "changes_cost": float(sum(c["cost"] for c in changes if not pd.isna(c["cost"]))),
+        "blockers_on_client": sum(1 for b in blockers if b["waiting_on"] == "client"),
+    }
+
+
+def _by_issue(values: pd.Series, issue_ids: pd.Series) -> pd.Series:
+    return pd.Series(values.to_numpy(), index=issue_ids.to_numpy())
+
+
+def _project(mapping: Mapping, project_key: str) -> Project:
+    project = mapping.project(project_key)
+    if project is None:
+        raise ValueError(f"{mapping.source}: no project {project_key!r} in the mapping")
+    return project
+
+
+def build_digest(
+    frames: Frames,
+    mapping: Mapping,
+    project_key: str,
+    week: str,
+    *,
+    rng_seed: int = 7,
+    feedback_link: str | None = None,
+) -> dict[str, Any]:
+    project = _project(mapping, project_key)
+    period = period_for(week, project.digest.tz)
+    end = utc(period.end_utc)
+
+    # 1. Where everything stood at the period's end; every calculation below reads these.
+    state = issue_state(frames, mapping.statuses, end)
+    changes = changes_at(frames.scope_changes, end)
+    baseline = baseline_hours_by_issue(frames, project, mapping)
+
+    # 2. Money and scope.
+    budget = calculate_budget(frames, mapping, project, period)
+    scope = calculate_scope(frames, mapping, project, period)
+    approved = changes[changes["decision"] == "approved"]
+    approved = approved[~approved["issue_id"].isin(baseline.index)]
+    plan_hours = pd.concat([baseline, _by_issue(approved["hours"], approved["issue_id"])])
+    budget["evm"] = calculate_evm(
+        state, project, period, bac=budget["total"], ac=budget["spent"], plan_hours=plan_hours
+    )
+
+    # 3. Time: the forecast draws from the generator first, then the milestones.
+    in_scope = scope_hours_now(frames, project, mapping, changes, baseline.index)
+    new = changes[(changes["born"] >= utc(period.start_utc)) & (changes["decision"] != "rejected")]
+    forecast, simulation = calculate_forecast(
+        state, in_scope, new["issue_id"].tolist(), project, period,
+        np.random.default_rng(rng_seed),
+    )  # fmt: skip
+    all_hours = _by_issue(issue_hours(frames.issues, project, mapping), frames.issues["id"])
+    milestones = calculate_milestones(
+        frames, state, all_hours, period, partial(p85_date, simulation, period)
+    )
+
+    # 4. What needs attention.
+    blockers = calculate_blockers(frames, state, mapping.statuses, period)
+    risks = calculate_risks(
+        state, project, period, cpi=budget["evm"]["cpi"], runway=budget["runway_date"],
+        blockers=blockers, changes=changes,
+    )  # fmt: skip
+
+    digest = {
+        "project": project.key,
+        "client": project.client,
+        "week": period.week,
+        "period": {"start": period.start, "end": period.end},
+        "currency": project.currency,
+        "budget": budget,
+        "scope": scope,
+        "timeline": {
+            "start": project.start,
+            "end": project.end,
+            "forecast": forecast,
+            "milestones": milestones,
+        },
+        "blockers": blockers,
+        "transitions": calculate_transitions(frames, period),
+        "risks": risks,
+        "questions": calculate_questions(state, period),
+        "feedback": calculate_feedback(frames, period, feedback_link),
+        "headline": calculate_headline(budget, scope, blockers),
+        "series": calculate_series(frames, mapping, project, period, scope["baseline_hours"]),
+    }
+    return finalize(digest, period.tz)
+
+
+def digest_for(
+    conn: Connection, mapping: Mapping, project_key: str, week: str, **kw: Any
+) -> dict[str, Any]:
+    """Reads the project's mirror as of the week's end and builds its digest."""
+    project = _project(mapping, project_key)
+    period = period_for(week, project.digest.tz)
+    frames = load_frames(conn, project_key, period.end_utc, tz=project.digest.tz)
+    return build_digest(frames, mapping, project_key, week, **kw)
+
+
+def finalize(value: Any, tz: str, key: str = "") -> Any:
+    """JSON-ready: builtin types only, numbers rounded by `NUMBER_FORMATS`, no NaN (null)."""
+    if isinstance(value, dict):
+        return {k: finalize(v, tz, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finalize(v, tz, key) for v in value]
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime):
+        moment = value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+        return moment.astimezone(zone(tz)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer) and key not in NUMBER_FORMATS:
+        return int(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        if key not in NUMBER_FORMATS:
+            raise TypeError(f"no number format for {key!r}: add it to NUMBER_FORMATS")
+        return NUMBER_FORMATS[key](float(value))
+    if isinstance(value, str):
+        return str(value)
+    raise TypeError(f"{key!r}: {type(value).__name__} does not belong in a digest")

@@ -1,0 +1,140 @@
+"""Earned value: is the money buying the planned work, and at the planned pace?
+
+BAC is the budget with approved changes. PV is linear from the project's start to its end: fix
+versions could give a stepped plan, but their dates move and rarely carry a share of the budget,
+so a straight line is the plan we can defend to a client. EV is the done share of the planned
+hours (baseline plus approved changes) times BAC; AC is what was spent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from functools import partial
+from typing import Any
+
+import pandas as pd
+
+from mappings.model import Project
+from reports.period import Period, zone
+
+# How a currency is named in a sentence; others are named by their code.
+CURRENCY_WORDS = {
+    "EUR": ("euro", "euros"),
+    "USD": ("dollar", "dollars"),
+    "GBP": ("pound", "pounds"),
+    "CHF": ("franc", "francs"),
+}
+
+
+def project_span(project: Project, tz: str) -> tuple[datetime, datetime]:
+    """The plan runs from the start date's first moment to the end date's last (end inclusive)."""
+    local = zone(tz)
+    start = datetime.combine(project.start, time(0), tzinfo=local)
+    end = datetime.combine(project.end + timedelta(days=1), time(0), tzinfo=local)
+    return start, end
+
+
+def planned_share(project: Project, tz: str, at: datetime) -> float:
+    """The share of the work planned to be done by `at`: 0 before the start, 1 after the end."""
+    start, end = project_span(project, tz)
+    span = (end - start).total_seconds()
+    if span <= 0:
+        return 1.0
+    return min(max((at - start).total_seconds() / span, 0.0), 1.0)
+
+
+def earned_share(plan_hours: pd.Series, done: pd.Series) -> float:
+    """Done hours / planned hours; `plan_hours` and `done` are indexed by issue id.
+
+    Unpriced issues weigh nothing: their size is unknown, so they can neither earn nor hold
+    back value. A planned issue we no longer see (deleted, moved out) is not done.
+    """
+    hours = plan_hours.fillna(0)
+    total = float(hours.sum())
+    if total <= 0:
+        return 0.0
+    finished = done.reindex(hours.index, fill_value=False).astype(bool)
+    return float(hours[finished].sum()) / total
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator > 0 else None
+
+
+def calculate_evm(
+    state: pd.DataFrame,
+    project: Project,
+    period: Period,
+    *,
+    bac: float,
+    ac: float,
+    plan_hours: pd.Series,
+) -> dict[str, Any]:
+    """EVM as of the period's end. `state` is `timeline.issue_state` (its `done` column);
+    `plan_hours` the planned hours by issue id: baseline plus approved changes.
+    """
+    pv = bac * planned_share(project, period.tz, period.end)
+    ev = bac * earned_share(plan_hours, state["done"])
+    cpi = _ratio(ev, ac)
+    eac = bac / cpi if cpi else None
+    figures = {
+        "bac": bac,
+        "pv": pv,
+        "ev": ev,
+        "ac": ac,
+        "cpi": cpi,
+        "spi": _ratio(ev, pv),
+        "eac": eac,
+        "etc": None if eac is None else eac - ac,
+        "vac": None if eac is None else bac - eac,
+    }
+    return {**figures, "explain": explain(figures, project.currency)}
+
+
+def _money(amount: float, currency: str) -> str:
+    return f"{amount:,.2f} {currency}"
+
+
+def explain(f: dict[str, Any], currency: str) -> dict[str, str]:
+    """One plain sentence per figure, with the figures rounded as the digest shows them."""
+    one, many = CURRENCY_WORDS.get(currency, (currency, currency))
+    m = partial(_money, currency=currency)
+    cpi, spi, eac = f["cpi"], f["spi"], f["eac"]
+    return {
+        "bac": f"The budget, including approved changes, is {m(f['bac'])}.",
+        "pv": f"By the end of this week, {m(f['pv'])} worth of work was planned to be done.",
+        "ev": f"Work worth {m(f['ev'])} of the plan has been delivered.",
+        "ac": f"{m(f['ac'])} has been spent so far.",
+        "cpi": (
+            f"For every {one} spent, {cpi:.2f} {many} of planned work was delivered."
+            if cpi is not None
+            else "Cost efficiency cannot be measured yet: nothing has been spent."
+        ),
+        "spi": (
+            f"Work is being delivered at {spi:.2f} times the planned pace."
+            if spi is not None
+            else "Schedule efficiency cannot be measured yet: no work was planned by now."
+        ),
+        "eac": (
+            f"At the cost efficiency so far, the whole project will cost {m(eac)}."
+            if eac is not None
+            else "The final cost cannot be forecast until delivered work can be compared with "
+            "spending."
+        ),
+        "etc": (
+            f"Finishing the remaining work is expected to cost {m(f['etc'])} more."
+            if f["etc"] is not None
+            else "The cost of the remaining work cannot be forecast yet."
+        ),
+        "vac": _explain_vac(f["vac"], m),
+    }
+
+
+def _explain_vac(vac: float | None, m: Callable[[float], str]) -> str:
+    if vac is None:
+        return "Whether the project will end over or under budget cannot be forecast yet."
+    if round(vac, 2) == 0:
+        return "The project is forecast to end exactly on budget."
+    side = "under" if vac > 0 else "over"
+    return f"The project is forecast to end {m(abs(vac))} {side} budget."
