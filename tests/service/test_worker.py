@@ -189,7 +189,7 @@ def _many_events(n: int) -> list[dict]:
 
 
 def test_kill_9_mid_batch_then_restart_processes_every_row_exactly_once(engine, db_url):
-    total = 6000
+    total = 2000
     deliver(engine, *_many_events(total))
     env = {
         **os.environ,

@@ -1,0 +1,243 @@
+"""The outbox against the sandbox: each write-back lands in Jira once, whatever fails on the way."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert, select
+
+from mappings.model import Mapping
+from service import outbox
+from service.jira_client import JiraClient
+from service.schema import outbox as outbox_table
+from service.schema import scope_changes
+from tests.jira.jira_site import JiraSite, make_client
+
+PROPERTY = "scopewatch.impact"
+MARKER = "[scopewatch change 12]"
+
+
+def _payload(key: str, text: str = "Outside the baseline of 1 Sep 2026: 6.0 h.") -> dict[str, Any]:
+    """The shape the scope engine enqueues (see `service.scope.writeback_payload`)."""
+    return {
+        "issue_key": key,
+        "labels_add": ["scope-change"],
+        "labels_remove": [],
+        "fields": {"customfield_10150": 6.0, "customfield_10151": 510.0},
+        "comment": {"marker": MARKER, "text": f"{text}\n\n{MARKER}"},
+        "property": {"key": PROPERTY, "value": {"change_id": 12, "version": 1, "hours": 6.0}},
+    }
+
+
+def _enqueue(
+    engine: Engine, site: JiraSite, key: str, now: datetime, dedupe_key: str = "writeback:12:1"
+) -> bool:
+    with engine.begin() as conn:
+        return outbox.enqueue(
+            conn,
+            dedupe_key=dedupe_key,
+            kind="writeback",
+            project_key=key.split("-")[0],
+            issue_id=str(site.issue(key)["id"]),
+            payload=_payload(key),
+            now=now,
+        )
+
+
+def _jobs(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(outbox_table)).mappings()]
+
+
+def _marked(site: JiraSite, key: str) -> list[str]:
+    return [c for c in site.comments(key) if MARKER in c]
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def test_a_write_back_lands_once(
+    engine: Engine, site: JiraSite, jira_client: JiraClient, now: datetime
+) -> None:
+    _enqueue(engine, site, "ACME-9", now)
+
+    assert outbox.run_due(engine, jira_client, now=now) == 1
+
+    fields = site.issue("ACME-9")["fields"]
+    assert "scope-change" in fields["labels"]
+    assert (fields["customfield_10150"], fields["customfield_10151"]) == (6.0, 510.0)
+    assert len(_marked(site, "ACME-9")) == 1
+    assert site.prop("ACME-9", PROPERTY) == {
+        "change_id": 12,
+        "version": 1,
+        "hours": 6.0,
+        "job": "writeback:12:1",
+    }
+    (job,) = _jobs(engine)
+    assert (job["status"], job["done_at"], job["lease_until"]) == ("done", now, None)
+
+    site.clear_log()
+    again = _enqueue(engine, site, "ACME-9", now)
+    assert again is False  # the same dedupe key enqueues nothing
+    site.clear_log()
+    assert outbox.run_due(engine, jira_client, now=now + timedelta(hours=1)) == 0
+    assert site.log() == []
+    with engine.connect() as conn:
+        assert outbox.outbox_counts(conn) == {"pending": 0, "done": 1, "failed": 0}
+
+
+def test_a_lost_answer_to_the_comment_post_still_leaves_one_comment(
+    engine: Engine, site: JiraSite, jira_client: JiraClient, now: datetime
+) -> None:
+    _enqueue(engine, site, "ACME-10", now)
+    # Slow every call down, and arm the fault only once the comments have been listed: the fault
+    # matches by path, and the list (GET) and the post (POST) share one.
+    site.fault(latency_ms=400)
+    done: list[int] = []
+    worker = threading.Thread(
+        target=lambda: done.append(outbox.run_due(engine, jira_client, now=now))
+    )
+    worker.start()
+    _wait_for(lambda: any(r["path"].endswith("/comment") for r in site.log()))
+    site.fault(mode="drop", count=1, paths="/comment")
+    worker.join(timeout=30)
+
+    assert done == [0]
+    (job,) = _jobs(engine)
+    assert (job["status"], job["attempts"]) == ("pending", 1)
+    assert [r["dropped"] for r in site.log() if r["method"] == "POST"] == [True]
+    assert len(_marked(site, "ACME-10")) == 1  # Jira did post it before the answer was lost
+
+    site.fault(latency_ms=0)
+    assert outbox.run_due(engine, jira_client, now=job["next_attempt_at"]) == 1
+
+    assert len(_marked(site, "ACME-10")) == 1
+    assert site.prop("ACME-10", PROPERTY)["job"] == "writeback:12:1"
+
+
+def test_a_job_jira_already_shows_is_marked_done_without_writing(
+    engine: Engine, site: JiraSite, jira_client: JiraClient, now: datetime
+) -> None:
+    # As if a worker was killed after its last Jira call and before its commit.
+    marker = {"change_id": 12, "version": 1, "hours": 6.0, "job": "writeback:12:1"}
+    jira_client.set_property("ACME-11", PROPERTY, marker)
+    _enqueue(engine, site, "ACME-11", now)
+    site.clear_log()
+
+    assert outbox.run_due(engine, jira_client, now=now) == 1
+
+    assert [(r["method"], r["path"]) for r in site.log()] == [
+        ("GET", f"/rest/api/2/issue/{site.issue('ACME-11')['id']}/properties/{PROPERTY}")
+    ]
+    assert _jobs(engine)[0]["status"] == "done"
+
+
+def test_without_jira_jobs_wait(engine: Engine, site: JiraSite, now: datetime) -> None:
+    _enqueue(engine, site, "ACME-12", now)
+
+    assert outbox.run_due(engine, None, now=now + timedelta(days=30)) == 0
+
+    (job,) = _jobs(engine)
+    assert (job["status"], job["attempts"], job["last_error"]) == ("pending", 0, None)
+
+
+def test_a_rate_limit_pauses_the_whole_outbox(
+    engine: Engine, site: JiraSite, mapping: Mapping, now: datetime
+) -> None:
+    client = make_client(site, mapping, max_wait=1.0)
+    _enqueue(engine, site, "ACME-13", now, dedupe_key="writeback:13:1")
+    _enqueue(engine, site, "ACME-14", now, dedupe_key="writeback:14:1")
+    site.fault(mode="429", count=1, retry_after=60)
+
+    assert outbox.run_due(engine, client, now=now) == 0
+
+    with engine.connect() as conn:
+        pause = outbox.paused_until(conn)
+    assert pause is not None and pause >= now + timedelta(seconds=55)
+    first = next(j for j in _jobs(engine) if j["dedupe_key"] == "writeback:13:1")
+    assert first["attempts"] == 1 and first["next_attempt_at"] >= now + timedelta(seconds=55)
+    site.clear_log()
+    # Another worker, with its own client, respects the pause too.
+    other = make_client(site, mapping)
+    assert outbox.run_due(engine, other, now=now + timedelta(seconds=30)) == 0
+    assert site.log() == []
+
+    assert outbox.run_due(engine, other, now=now + timedelta(minutes=5)) == 2
+
+
+def test_a_deleted_issue_finishes_the_job_with_a_note(
+    engine: Engine, site: JiraSite, jira_client: JiraClient, now: datetime
+) -> None:
+    _enqueue(engine, site, "ACME-15", now)
+    site.http.delete(f"{site.url}/rest/api/2/issue/ACME-15").raise_for_status()
+
+    assert outbox.run_due(engine, jira_client, now=now) == 1
+
+    (job,) = _jobs(engine)
+    assert job["status"] == "done"
+    assert "no longer exists" in job["last_error"]
+
+
+def test_a_refused_edit_fails_after_a_few_attempts_with_jiras_reason(
+    engine: Engine, site: JiraSite, jira_client: JiraClient, now: datetime
+) -> None:
+    payload = {**_payload("ACME-16"), "fields": {"customfield_99999": 1}}
+    with engine.begin() as conn:
+        outbox.enqueue(
+            conn,
+            dedupe_key="writeback:16:1",
+            kind="writeback",
+            project_key="ACME",
+            issue_id="ACME-16",
+            payload=payload,
+            now=now,
+        )
+
+    moment = now
+    for _ in range(outbox.MAX_REJECTIONS):
+        outbox.run_due(engine, jira_client, now=moment)
+        moment = _jobs(engine)[0]["next_attempt_at"]
+
+    (job,) = _jobs(engine)
+    assert (job["status"], job["attempts"]) == ("failed", outbox.MAX_REJECTIONS)
+    assert "customfield_99999" in job["last_error"]
+    assert _marked(site, "ACME-16") == []  # nothing half-written: the edit came first
+
+
+def test_a_finished_write_back_marks_its_change_written(
+    engine: Engine, site: JiraSite, jira_client: JiraClient, now: datetime
+) -> None:
+    issue_id = str(site.issue("ACME-17")["id"])
+    with engine.begin() as conn:
+        conn.execute(
+            insert(scope_changes).values(
+                id=12,
+                project_key="ACME",
+                issue_id=issue_id,
+                key="ACME-17",
+                detected_at=now,
+                hours_source="estimate",
+                currency="EUR",
+            )
+        )
+    _enqueue(engine, site, "ACME-17", now)
+
+    outbox.run_due(engine, jira_client, now=now)
+
+    with engine.connect() as conn:
+        written = conn.execute(select(scope_changes.c.written_version)).scalar_one()
+    assert written == 1
+
+
+def _wait_for(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        time.sleep(0.01)
