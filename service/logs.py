@@ -55,5 +55,5 @@ def configure_logging(secrets: list[str] | None = None, level: int = logging.INF
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Their INFO lines echo request URLs and bodies; warnings are enough.
-    for noisy in ("urllib3", "werkzeug", "jira", "matplotlib"):
+    for noisy in ("urllib3", "werkzeug", "jira", "matplotlib", "mail.log", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
