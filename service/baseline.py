@@ -77,6 +77,10 @@ def is_scope_change(
         return Verdict(False, f"{issue.issue_type} is an excluded type")
     if issue.is_subtask and issue.parent_id in baseline_issue_ids:
         return Verdict(False, "a sub-task of a baseline issue")
+    if issue.is_subtask:
+        # Its parent is new scope (priced once, as a whole) or excluded; flagging the parts as
+        # well would show the client the same work twice.
+        return Verdict(False, "a sub-task: its parent carries the scope")
     if in_baseline(issue, baseline, baseline_issue_ids):
         return Verdict(False, "in the baseline")
     if baseline.captured:

@@ -57,8 +57,8 @@ def test_excluded_types_are_never_scope():
 def test_a_sub_task_of_a_baseline_issue_is_not_new_scope():
     sub = facts("10040", is_subtask=True, parent_id="10001", issue_type="Sub-task")
     assert not flagged(sub, ids=frozenset({"10001"}))
-    # ...but a sub-task of new work is new work too, by the same rule as any issue.
-    assert flagged(sub, ids=frozenset())
+    # Nor is one of new work: its parent is the change, priced once for the client.
+    assert not flagged(sub, ids=frozenset())
 
 
 def test_no_baseline_flags_nothing():

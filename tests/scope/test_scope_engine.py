@@ -153,17 +153,17 @@ def test_issues_that_are_not_new_scope_leave_no_trace(db, fields):
     assert state(db) == ([], [])
 
 
-def test_a_sub_task_of_a_baseline_issue_is_not_flagged_but_one_of_new_work_is(db):
+def test_sub_tasks_are_never_flagged_on_their_own_only_their_new_parent_is(db):
     with db.begin() as conn:
         conn.execute(insert(schema.issues).values(issue_row("10001", created=BEFORE)))
         conn.execute(insert(schema.issues).values(issue_row("10002", created=AFTER)))
         sub = {"is_subtask": True, "issue_type": "Sub-task", "original_estimate_seconds": 3600}
         conn.execute(insert(schema.issues).values(issue_row("10041", parent_id="10001", **sub)))
         conn.execute(insert(schema.issues).values(issue_row("10042", parent_id="10002", **sub)))
-        for issue_id in ("10041", "10042"):
+        for issue_id in ("10001", "10002", "10041", "10042"):
             evaluate_issue(conn, MAPPING, issue_id, NOW)
     changes, _ = state(db)
-    assert [c["issue_id"] for c in changes] == ["10042"]
+    assert [c["issue_id"] for c in changes] == ["10002"]
 
 
 def test_the_newest_captured_snapshot_takes_precedence_over_the_mapping_date(db):
