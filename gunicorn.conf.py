@@ -19,3 +19,14 @@ accesslog = "-"
 errorlog = "-"
 # %(U)s is the path WITHOUT the query string: the ?token= fallback carries the webhook secret.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms "%(a)s"'
+
+
+def on_starting(server):  # noqa: ARG001 - gunicorn's hook signature
+    """Application log lines as JSON, with known secrets masked, in every worker (inherited)."""
+    from service.logs import configure_logging
+
+    secrets = [
+        os.environ.get(name, "")
+        for name in ("SCOPEWATCH_WEBHOOK_SECRET", "SCOPEWATCH_JIRA_TOKEN", "SCOPEWATCH_ADMIN_TOKEN")
+    ]
+    configure_logging(secrets)

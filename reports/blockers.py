@@ -76,7 +76,7 @@ def calculate_blockers(
             "since": b.since,
             "age_days": int(b.age_days),
             "waiting_on": b.waiting_on,
-            "owner": None if pd.isna(b.assignee) else b.assignee,
+            "owner": None if pd.isna(b.owner) else b.owner,
         }
         for b in blocked.itertuples()
     ]

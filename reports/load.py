@@ -47,7 +47,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
     "issues": {
         "id": "str", "key": "str", "summary": "str", "issue_type": "category",
         "is_subtask": "bool", "parent_id": "str", "status": "category",
-        "status_category": "category", "assignee": "category", "components": "tuple",
+        "status_category": "category", "assignee": "category", "owner": "category",
+        "components": "tuple",
         "labels": "tuple", "fix_version_ids": "tuple", "original_estimate_seconds": "float",
         "story_points": "float", "flagged": "bool", "flagged_since": "time", "created": "time",
         "resolved": "time", "status_since": "time", "moved_in_at": "time",
@@ -144,6 +145,9 @@ def normalise(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     the fields a test is about.
     """
     schema = SCHEMAS[name]
+    if name == "issues" and "owner" not in frame and "assignee" in frame:
+        # Without a known display name, the owner is shown by their Jira id.
+        frame = frame.assign(owner=frame["assignee"])
     out = {}
     for column, kind in schema.items():
         values = frame[column] if column in frame else pd.Series([None] * len(frame), dtype=object)
@@ -233,12 +237,14 @@ def _project_issue_ids(project_key: str) -> Select[Any]:
 
 
 def _issues_query(project_key: str, until: datetime) -> Select[Any]:
-    c = db.issues.c
+    c, people = db.issues.c, db.people.c
     # JSON columns come back as text and are parsed once per distinct value (`map_distinct`):
     # components and labels repeat across thousands of issues.
+    owner = sql_select(people.display_name).where(people.id == c.assignee).scalar_subquery()
     return sql_select(
         c.id, c.key, c.summary, c.issue_type, c.is_subtask, c.parent_id, c.status,
-        c.status_category, c.assignee, cast(c.components, Text).label("components"),
+        c.status_category, c.assignee, func.coalesce(owner, c.assignee).label("owner"),
+        cast(c.components, Text).label("components"),
         cast(c.labels, Text).label("labels"), cast(c.fix_versions, Text).label("fix_versions"),
         c.original_estimate_seconds, c.story_points, c.flagged,
         *_plain(c.flagged_since, c.created, c.resolved, c.status_since, c.moved_in_at),

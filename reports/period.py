@@ -42,12 +42,18 @@ class Period:
         return self.end.date() - timedelta(days=1)
 
 
+MIN_YEAR, MAX_YEAR = 1970, 2999
+
+
 def parse_week(week: str) -> tuple[int, int]:
     """`"2026-W47"` -> `(2026, 47)`; anything else is a ValueError naming the bad value."""
     match = _WEEK.fullmatch(week.strip()) if isinstance(week, str) else None
     if match is None:
         raise ValueError(f"bad week {week!r}: expected YYYY-Www, for example 2026-W47")
     year, number = int(match.group(1)), int(match.group(2))
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        # Beyond these, period arithmetic overflows datetime; no project runs there anyway.
+        raise ValueError(f"bad week {week!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
     try:
         date.fromisocalendar(year, number, 1)
     except ValueError:

@@ -18,8 +18,8 @@ from reports.load import Frames, map_distinct, utc
 from reports.period import Period
 
 STATE_COLUMNS = [
-    "id", "key", "summary", "issue_type", "labels", "assignee", "created", "fix_version_ids",
-    "status", "status_since", "done", "done_at", "flagged", "flagged_since",
+    "id", "key", "summary", "issue_type", "labels", "assignee", "owner", "created",
+    "fix_version_ids", "status", "status_since", "done", "done_at", "flagged", "flagged_since",
 ]  # fmt: skip
 
 

@@ -24,6 +24,9 @@ def run_all(settings: Settings, host: str, port: int) -> None:
     rt = runtime(settings)
     upgrade(rt.engine)  # zero set-up: the embedded default migrates itself
     client = jira_client(rt)
+    app = create_app(settings)
+    # Sharing the process, the worker reports its per-event time to the web's /metrics.
+    observe = app.extensions["scopewatch.metrics"].processing_seconds.observe
     stop = threading.Event()
     threads = [
         threading.Thread(
@@ -31,7 +34,7 @@ def run_all(settings: Settings, host: str, port: int) -> None:
             name="worker",
             daemon=True,
             args=(rt.engine, rt.mapping, client),
-            kwargs={"stop": stop},
+            kwargs={"stop": stop, "observe": observe},
         ),
         threading.Thread(
             target=Scheduler(rt, client).run, name="scheduler", daemon=True, args=(stop,)
@@ -40,7 +43,7 @@ def run_all(settings: Settings, host: str, port: int) -> None:
     for thread in threads:
         thread.start()
     try:
-        serve_app(create_app(settings), host, port)
+        serve_app(app, host, port)
     finally:
         stop.set()
         for thread in threads:

@@ -129,13 +129,9 @@ def parse_since(value: str | None) -> datetime | None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """scopewatch: flags new scope in Jira, prices it, and tells the client every week."""
-    import os
+    from service.logs import configure_logging, secrets_from_env
 
-    from service.logs import configure_logging
-
-    secrets = [os.environ.get(name, "") for name in
-               ("SCOPEWATCH_WEBHOOK_SECRET", "SCOPEWATCH_JIRA_TOKEN", "SCOPEWATCH_ADMIN_TOKEN")]
-    configure_logging(secrets)
+    configure_logging(secrets_from_env())
 
 
 # --- web, worker, all-in-one ----------------------------------------------------------------------

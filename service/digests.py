@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from mappings.model import Project
@@ -42,7 +42,12 @@ def report_week(project: Project, week: str | None, now: datetime) -> str:
 
     if week is None:
         return previous_full_week(now, project.digest.tz)
-    parse_week(week)  # raises ValueError with a one-line reason
+    year, number = parse_week(week)  # raises ValueError with a one-line reason
+    # A digest covers the project's life; far-off weeks would only cost time (series per week).
+    monday = date.fromisocalendar(year, number, 1)
+    if not project.start - timedelta(days=366) <= monday <= project.end + timedelta(days=366):
+        raise ValueError(f"week {week} is more than a year outside the project "
+                         f"({project.start.isoformat()} to {project.end.isoformat()})")
     return week
 
 

@@ -71,6 +71,7 @@ def _worklog_handler(deleted: bool) -> Handler:
         if row is None:
             raise UnusableEvent("worklog without id, issueId, started or timeSpentSeconds")
         mirror.apply_worklog(ctx.conn, row, deleted=deleted)
+        mirror.remember_people(ctx.conn, [worklog.get("author")])
 
     return handle
 

@@ -50,6 +50,15 @@ def user_id(user: Any) -> str | None:
     return None
 
 
+def person(user: Any) -> dict[str, str] | None:
+    """`{id, display_name}` of a Jira user object, when it names one."""
+    uid = user_id(user)
+    name = user.get("displayName") if isinstance(user, dict) else None
+    if uid is None or not isinstance(name, str) or not name.strip():
+        return None
+    return {"id": uid, "display_name": name.strip()[:300]}
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +46,13 @@ class RedactSecrets(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         return True
+
+
+SECRET_SETTINGS = ("SCOPEWATCH_WEBHOOK_SECRET", "SCOPEWATCH_JIRA_TOKEN", "SCOPEWATCH_ADMIN_TOKEN")
+
+
+def secrets_from_env() -> list[str]:
+    return [os.environ.get(name, "") for name in SECRET_SETTINGS]
 
 
 def configure_logging(secrets: list[str] | None = None, level: int = logging.INFO) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select, update
 from mappings.model import Mapping
 from service import schema
 from service.db import insert_ignore, upsert
-from service.jira_payloads import dig, issue_row, parse_time, worklog_row
+from service.jira_payloads import dig, issue_row, parse_time, person, worklog_row
 
 # Changelog fields we keep history of, by Jira's `field` name (fieldId is absent on old servers).
 TRACKED_FIELDS = {
@@ -52,8 +52,17 @@ def apply_issue(
     row.update(_derived_times(row, held, at), event_ts=event_ts_ms, deleted=False)
     upsert(conn, schema.issues, row, key=["id"], newer="event_ts")
     _remember_versions(conn, row)
+    fields = issue.get("fields") or {}
+    remember_people(conn, [fields.get("assignee"), fields.get("reporter")])
     apply_embedded_worklogs(conn, issue, row["id"])
     return row["id"]
+
+
+def remember_people(conn: Connection, users: list[Any]) -> None:
+    for user in users:
+        found = person(user)
+        if found:
+            upsert(conn, schema.people, found, key=["id"])
 
 
 def apply_embedded_worklogs(conn: Connection, issue: dict[str, Any], issue_id: str) -> None:
@@ -65,6 +74,7 @@ def apply_embedded_worklogs(conn: Connection, issue: dict[str, Any], issue_id: s
         row = worklog_row(worklog, issue_id) if isinstance(worklog, dict) else None
         if row:
             apply_worklog(conn, row)
+            remember_people(conn, [worklog.get("author")])
 
 
 def _derived_times(

@@ -324,5 +324,14 @@ versions = Table(
 )
 
 
+# Display names of the people Jira mentions, so the client reads "Bob Backend", not an accountId.
+people = Table(
+    "people",
+    metadata,
+    Column("id", String(200), primary_key=True),  # accountId on Cloud, name on Data Center
+    Column("display_name", String(300), nullable=False),
+)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

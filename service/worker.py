@@ -44,8 +44,12 @@ def process_batch(
     batch_size: int = 200,
     now: Callable[[], datetime] = utcnow,
     stats: WorkerStats | None = None,
+    observe: Callable[[float], None] | None = None,
 ) -> int:
-    """Processes up to `batch_size` pending deliveries; returns how many rows it claimed."""
+    """Processes up to `batch_size` pending deliveries; returns how many rows it claimed.
+
+    `observe` receives each event's processing time in seconds (the `/metrics` histogram).
+    """
     stats = stats if stats is not None else WorkerStats()
     inbox = schema.inbox
     with engine.begin() as conn:
@@ -58,6 +62,7 @@ def process_batch(
         ).all()
         for row in rows:
             ctx = EventContext(conn=conn, mapping=mapping, now=now())
+            started = time.perf_counter()
             try:
                 with conn.begin_nested():
                     outcome = dispatch(ctx, json.loads(row.body))
@@ -73,6 +78,8 @@ def process_batch(
                     )
                 stats.handled += 1
                 stats.by_outcome[outcome] = stats.by_outcome.get(outcome, 0) + 1
+                if observe is not None:
+                    observe(time.perf_counter() - started)
             except OperationalError:
                 raise  # the database itself failed (deadlock, gone): retry the whole batch
             except Exception as exc:  # noqa: BLE001 - a handler bug must not stop the inbox
@@ -131,11 +138,12 @@ def run_forever(
     *,
     stop: threading.Event,
     poll_seconds: float = 1.0,
+    observe: Callable[[float], None] | None = None,
 ) -> None:
     """The long-running loop of `scopewatch worker` and of `scopewatch run`."""
     while not stop.is_set():
         try:
-            busy = process_batch(engine, mapping) + run_outbox(engine, client)
+            busy = process_batch(engine, mapping, observe=observe) + run_outbox(engine, client)
         except OperationalError as exc:
             log.warning("database unavailable to the worker: %s", type(exc).__name__)
             busy = 0

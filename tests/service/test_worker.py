@@ -238,3 +238,11 @@ def _wait_for_progress(engine, deadline: float) -> int:
             break
         time.sleep(0.02)
     return done
+
+
+def test_people_are_remembered_by_display_name_for_the_client_facing_digest(engine):
+    deliver(engine, fixture_body("cloud_issue_created"), fixture_body("dc_worklog_updated"))
+    drain_inbox(engine, MAPPING)
+    names = {r["id"]: r["display_name"] for r in rows(engine, schema.people)}
+    assert names["5f8a1c2b3d4e5f6a7b8c9d01"] == "Alice Dev"
+    assert names["alice"] == "Alice Dev"  # Data Center: by user name
