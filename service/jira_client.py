@@ -187,12 +187,20 @@ class JiraClient:
             yield from page
 
     def search_pages(
-        self, jql: str, fields: list[str], page_size: int = SEARCH_PAGE
+        self,
+        jql: str,
+        fields: list[str],
+        page_size: int = SEARCH_PAGE,
+        *,
+        changelog: bool = False,
     ) -> Iterator[list[dict[str, Any]]]:
-        """The same, a page at a time: callers commit per page. Jira caps `page_size` itself."""
+        """The same, a page at a time: callers commit per page. Jira caps `page_size` itself.
+
+        `changelog=True` asks Jira to embed each issue's history (`expand=changelog`).
+        """
         if self.is_cloud:
-            return self._search_cloud(jql, fields, page_size)
-        return self._search_classic(jql, fields, page_size)
+            return self._search_cloud(jql, fields, page_size, changelog)
+        return self._search_classic(jql, fields, page_size, changelog)
 
     def count(self, jql: str) -> int:
         """How many issues the JQL finds (on Cloud an estimate, good enough for a progress bar)."""
@@ -202,11 +210,13 @@ class JiraClient:
         return int(page.get("total", 0))
 
     def _search_cloud(
-        self, jql: str, fields: list[str], page_size: int
+        self, jql: str, fields: list[str], page_size: int, changelog: bool = False
     ) -> Iterator[list[dict[str, Any]]]:
         token: str | None = None
         while True:
             body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": page_size}
+            if changelog:
+                body["expand"] = "changelog"  # a string on the enhanced search
             if token:
                 body["nextPageToken"] = token
             page = self._post("search/jql", body)
@@ -219,11 +229,18 @@ class JiraClient:
                 return
 
     def _search_classic(
-        self, jql: str, fields: list[str], page_size: int
+        self, jql: str, fields: list[str], page_size: int, changelog: bool = False
     ) -> Iterator[list[dict[str, Any]]]:
         start = 0
         while True:
-            body = {"jql": jql, "fields": list(fields), "startAt": start, "maxResults": page_size}
+            body: dict[str, Any] = {
+                "jql": jql,
+                "fields": list(fields),
+                "startAt": start,
+                "maxResults": page_size,
+            }
+            if changelog:
+                body["expand"] = ["changelog"]  # a list on the classic search
             page = self._post("search", body)
             issues = list(page.get("issues") or [])
             if issues:

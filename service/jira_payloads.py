@@ -209,3 +209,23 @@ def event_time(body: dict[str, Any], fallback: datetime) -> tuple[int, datetime]
     if isinstance(ts, int | float) and not isinstance(ts, bool) and ts > 0:
         return int(ts), datetime.fromtimestamp(ts / 1000, UTC)
     return int(fallback.timestamp() * 1000), fallback
+
+
+def last_change_times(issue: dict[str, Any], flagged_field: str) -> dict[str, datetime]:
+    """When the issue's current status and flag began, from an embedded changelog (REST answers
+    with `expand=changelog`); empty when there is none. Webhooks carry only their own change."""
+    found: dict[str, datetime] = {}
+    for history in dig(issue, "changelog", "histories", default=[]):
+        at = parse_time(history.get("created")) if isinstance(history, dict) else None
+        if at is None:
+            continue
+        for item in history.get("items") or []:
+            field = item.get("fieldId") or item.get("field") if isinstance(item, dict) else None
+            key = {
+                "status": "status_since",
+                flagged_field: "flagged_since",
+                "Flagged": "flagged_since",
+            }.get(str(field))
+            if key and (key not in found or at > found[key]):
+                found[key] = at
+    return found

@@ -16,7 +16,14 @@ from sqlalchemy import Connection, select, update
 from mappings.model import Mapping
 from service import schema
 from service.db import insert_ignore, upsert
-from service.jira_payloads import dig, issue_row, parse_time, person, worklog_row
+from service.jira_payloads import (
+    dig,
+    issue_row,
+    last_change_times,
+    parse_time,
+    person,
+    worklog_row,
+)
 
 # Changelog fields we keep history of, by Jira's `field` name (fieldId is absent on old servers).
 TRACKED_FIELDS = {
@@ -50,6 +57,10 @@ def apply_issue(
         return row["id"]
     at = _at(event_ts_ms)
     row.update(_derived_times(row, held, at), event_ts=event_ts_ms, deleted=False)
+    # A history, when the source embeds one, knows better than "when we first saw it".
+    for column, since in last_change_times(issue, mapping.jira.flagged_field).items():
+        if column == "status_since" or row["flagged"]:
+            row[column] = since
     upsert(conn, schema.issues, row, key=["id"], newer="event_ts")
     _remember_versions(conn, row)
     fields = issue.get("fields") or {}

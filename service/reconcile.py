@@ -93,7 +93,8 @@ def reconcile(
             since = last_sweep(conn, project_key)
     seen = applied = 0
     jql = sweep_jql(project_key, since, now)
-    for page in client.search_pages(jql, mirror_fields(mapping), SEARCH_PAGE):
+    # The changelog tells when each issue's status and flag began, which a blocker's age needs.
+    for page in client.search_pages(jql, mirror_fields(mapping), SEARCH_PAGE, changelog=True):
         issues = [_with_all_worklogs(client, issue) for issue in page]  # HTTP before the lock
         with engine.begin() as conn:
             for issue in issues:

@@ -63,3 +63,15 @@ def test_a_sweep_asks_for_recent_changes_in_any_time_zone() -> None:
     jql = sweep_jql("ACME", now - timedelta(hours=1), now)
 
     assert jql == 'project = "ACME" AND updated >= "-65m" ORDER BY updated ASC'
+
+
+def test_a_swept_issue_knows_since_when_it_has_been_waiting_from_its_history(
+    sqlite_engine: Engine, jira_client: JiraClient, mapping: Mapping
+) -> None:
+    reconcile(sqlite_engine, jira_client, mapping, "ACME", since=None, now=datetime.now(UTC))
+
+    with reader(sqlite_engine) as conn:
+        row = conn.execute(select(issues).where(issues.c.key == "ACME-12")).mappings().one()
+    # The seed moved ACME-12 to "Waiting for client" on 11 Nov; it was created in August.
+    assert row["status"] == "Waiting for client"
+    assert row["status_since"] == datetime(2026, 11, 11, 10, 22, tzinfo=UTC)
