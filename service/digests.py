@@ -46,8 +46,10 @@ def report_week(project: Project, week: str | None, now: datetime) -> str:
     # A digest covers the project's life; far-off weeks would only cost time (series per week).
     monday = date.fromisocalendar(year, number, 1)
     if not project.start - timedelta(days=366) <= monday <= project.end + timedelta(days=366):
-        raise ValueError(f"week {week} is more than a year outside the project "
-                         f"({project.start.isoformat()} to {project.end.isoformat()})")
+        raise ValueError(
+            f"week {week} is more than a year outside the project "
+            f"({project.start.isoformat()} to {project.end.isoformat()})"
+        )
     return week
 
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from service.runtime import Runtime
 from service.schema import utcnow
+
+if TYPE_CHECKING:
+    from service.jira_client import JiraClient
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +24,7 @@ class Scheduler:
     def __init__(
         self,
         rt: Runtime,
-        client: object | None,
+        client: JiraClient | None,
         *,
         tick_seconds: float = 60.0,
         reconcile_every: timedelta = timedelta(hours=1),
@@ -55,6 +59,8 @@ class Scheduler:
     def reconcile_all(self, now: datetime) -> None:
         from service.reconcile import reconcile
 
+        if self.client is None:
+            return
         for project in self.rt.mapping.projects:
             try:
                 reconcile(
