@@ -52,7 +52,14 @@ SECRET_SETTINGS = ("SCOPEWATCH_WEBHOOK_SECRET", "SCOPEWATCH_JIRA_TOKEN", "SCOPEW
 
 
 def secrets_from_env() -> list[str]:
-    return [os.environ.get(name, "") for name in SECRET_SETTINGS]
+    from urllib.parse import unquote, urlsplit
+
+    secrets = [os.environ.get(name, "") for name in SECRET_SETTINGS]
+    for url_setting in ("SCOPEWATCH_SMTP_URL", "SCOPEWATCH_DATABASE_URL"):
+        password = urlsplit(os.environ.get(url_setting, "")).password
+        if password:
+            secrets += [password, unquote(password)]
+    return secrets
 
 
 def configure_logging(secrets: list[str] | None = None, level: int = logging.INFO) -> None:

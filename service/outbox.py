@@ -26,6 +26,8 @@ Without a client (Jira not configured) jobs simply wait.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Mapping as MappingABC
 from datetime import datetime, timedelta
 from typing import Any
@@ -120,11 +122,48 @@ def _lease(client: JiraClient, lease_seconds: float) -> timedelta:
     return timedelta(seconds=max(lease_seconds, CALLS_PER_JOB * per_call))
 
 
+def lease_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _orphaned(owner: str | None) -> bool:
+    """A lease held by a process of this host that no longer runs it: killed, or ourselves.
+
+    One process runs one job at a time, so a live lease in our own name, seen while we are about
+    to claim, is a previous incarnation's (a restarted container keeps its host name and pid).
+    """
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _release_orphans(conn: Connection, now: datetime) -> None:
+    live = conn.execute(
+        select(outbox.c.id, outbox.c.lease_owner).where(
+            outbox.c.status == "pending", outbox.c.lease_until > now
+        )
+    ).all()
+    orphans = [row.id for row in live if _orphaned(row.lease_owner)]
+    if orphans:
+        log.warning("taking back %s job(s) leased by a worker that died", len(orphans))
+        conn.execute(update(outbox).where(outbox.c.id.in_(orphans)).values(lease_until=None))
+
+
 def _claim(engine: Engine, now: datetime, lease: timedelta) -> dict[str, Any] | None:
     with engine.begin() as conn:
         pause = paused_until(conn)
         if pause is not None and pause > now:
             return None
+        _release_orphans(conn, now)
         row = (
             conn.execute(
                 select(outbox)
@@ -142,7 +181,11 @@ def _claim(engine: Engine, now: datetime, lease: timedelta) -> dict[str, Any] | 
         )
         if row is None:
             return None
-        conn.execute(update(outbox).where(outbox.c.id == row["id"]).values(lease_until=now + lease))
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row["id"])
+            .values(lease_until=now + lease, lease_owner=lease_owner())
+        )
         return dict(row)
 
 

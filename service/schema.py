@@ -269,6 +269,7 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("lease_until", UTCDateTime),
+    Column("lease_owner", String(200)),  # host:pid, so a restarted worker can take back its own
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("done_at", UTCDateTime),

@@ -1,0 +1,208 @@
+"""Case 6: the mail server says "later", says "never", and the scheduler fires twice.
+
+A real SMTP server (aiosmtpd on loopback) answers from a script. `service.digests.send_digests`
+runs over both projects of the sandbox mapping: a temporary 421/451 is retried until the mail is
+accepted (one e-mail), a 550 fails that project's digest with the server's reason while the other
+project's digest still goes, and a retry after the refusal is lifted sends it once, under the same
+Message-ID. The scheduler ticking twice in the same minute, or in two processes at once, sends one
+e-mail per project and week, on SQLite and PostgreSQL (the claim is a database row).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import functools
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
+from sqlalchemy import Engine, select
+
+import reports.delivery
+from mappings import load_mapping
+from reports.mail import send_message
+from service.db import make_engine
+from service.digests import send_digests
+from service.runtime import Runtime
+from service.scheduler import Scheduler
+from service.schema import digest_sends
+from service.settings import Settings
+from tests.reliability.harness import ADMIN, MAPPINGS, SECRET, free_port
+
+WEEK = "2026-W47"
+AFTER_WEEK = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+REFUSED = "550 5.1.1 <pm@acme.example>: Recipient address rejected: mailbox unavailable"
+RETRY_WAIT = 0.2  # seconds before the first retry (2 s in production), doubling each time
+
+
+@dataclass
+class ScriptedSink:
+    """An SMTP handler that answers RCPT and DATA from a script, then accepts."""
+
+    data_replies: list[str] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)
+    delivered: list[Envelope] = field(default_factory=list)
+    data_attempts: list[float] = field(default_factory=list)  # monotonic times
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
+        self.data_attempts.append(time.monotonic())
+        if self.data_replies:
+            return self.data_replies.pop(0)
+        self.delivered.append(envelope)
+        return "250 OK"
+
+    def messages(self) -> list[EmailMessage]:
+        parsed = []
+        for envelope in self.delivered:
+            content = envelope.original_content
+            assert isinstance(content, bytes)
+            msg = email.message_from_bytes(content, policy=email.policy.default)
+            assert isinstance(msg, EmailMessage)
+            parsed.append(msg)
+        return parsed
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[ScriptedSink, int]]:
+    handler, port = ScriptedSink(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def short_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real retry loop and doubling, with a test-sized first wait."""
+    quick = functools.partial(send_message, retry_wait=RETRY_WAIT)
+    monkeypatch.setattr(reports.delivery, "send_message", quick)
+
+
+def runtime(engine: Engine, db_url: str, smtp_port: int) -> Runtime:
+    settings = Settings(
+        database_url=db_url,
+        mappings=MAPPINGS,
+        webhook_secret=SECRET,
+        admin_token=ADMIN,
+        smtp_url=f"smtp://127.0.0.1:{smtp_port}",
+        mail_from="Scopewatch <digest@agency.example>",
+    )
+    return Runtime(settings=settings, engine=engine, mapping=load_mapping(MAPPINGS))
+
+
+def sends(engine: Engine) -> dict[str, dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(digest_sends).order_by(digest_sends.c.project_key)).mappings()
+        return {row["project_key"]: dict(row) for row in rows}
+
+
+def test_421_451_then_accepted_is_one_email_and_550_fails_only_its_project(
+    sqlite_url: str, sink: tuple[ScriptedSink, int], figures: dict[str, Any]
+) -> None:
+    # SQLite only: nothing here races; the two-process case below runs on both engines.
+    engine = make_engine(sqlite_url)
+    try:
+        _later_never_and_lifted(engine, sqlite_url, sink, figures)
+    finally:
+        engine.dispose()
+
+
+def _later_never_and_lifted(
+    engine: Engine, db_url: str, sink: tuple[ScriptedSink, int], figures: dict[str, Any]
+) -> None:
+    handler, port = sink
+    handler.data_replies = [
+        "421 4.3.2 Service not available, closing transmission channel",
+        "451 4.7.1 Greylisted, please try again later",
+    ]
+    handler.refuse = {"pm@acme.example": REFUSED}
+    rt = runtime(engine, db_url, port)
+
+    first = send_digests(rt, None, week=WEEK, now=AFTER_WEEK)
+
+    assert first == {"ACME": "failed", "BETA": "sent"}
+    [beta] = handler.messages()
+    assert handler.delivered[0].rcpt_tos == ["owner@beta.example"]
+    assert beta["Subject"].startswith("[BETA] Week 47:")
+    gaps = [b - a for a, b in zip(handler.data_attempts, handler.data_attempts[1:], strict=False)]
+    assert len(handler.data_attempts) == 3  # 421, 451, then 250
+    assert gaps[0] >= RETRY_WAIT and gaps[1] >= 2 * RETRY_WAIT  # waited, and doubled
+    recorded = sends(engine)
+    assert recorded["ACME"]["status"] == "failed"
+    assert REFUSED in recorded["ACME"]["error"]
+    assert (recorded["BETA"]["status"], recorded["BETA"]["error"]) == ("sent", None)
+
+    # The next run retries the failed project only; the refusal still stands.
+    assert send_digests(rt, None, week=WEEK, now=AFTER_WEEK) == {
+        "ACME": "failed",
+        "BETA": "already-sent",
+    }
+    handler.refuse.clear()
+    assert send_digests(rt, None, week=WEEK, now=AFTER_WEEK) == {
+        "ACME": "sent",
+        "BETA": "already-sent",
+    }
+    assert [m["Subject"][:6] for m in handler.messages()] == ["[BETA]", "[ACME]"]
+    acme = handler.messages()[1]
+    assert acme["Message-ID"] == recorded["ACME"]["message_id"]  # the first attempt's id
+    assert {p: r["status"] for p, r in sends(engine).items()} == {"ACME": "sent", "BETA": "sent"}
+    figures.update(
+        emails=len(handler.delivered),
+        data_attempts=len(handler.data_attempts),
+        retry_gaps_s=[round(g, 2) for g in gaps[:2]],
+        acme_error=REFUSED,
+    )
+
+
+def test_the_scheduler_firing_twice_in_a_minute_or_in_two_processes_sends_once(
+    engine: Engine, db_url: str, sink: tuple[ScriptedSink, int], figures: dict[str, Any]
+) -> None:
+    handler, port = sink
+    rt = runtime(engine, db_url, port)
+    # Monday 23 Nov 2026, 08:30 in Berlin: ACME's digest (MON 08:00) is due, BETA's (09:00
+    # Vienna) is not yet.
+    acme_due = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+    scheduler = Scheduler(rt, None)
+    scheduler.tick(acme_due)
+    scheduler.tick(acme_due + timedelta(seconds=30))
+    assert [m["Subject"][:6] for m in handler.messages()] == ["[ACME]"]
+    assert set(sends(engine)) == {"ACME"}
+
+    # 09:30 in Vienna: BETA is due, and two schedulers (two processes) fire at the same instant.
+    beta_due = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    barrier = threading.Barrier(2)
+
+    def tick() -> None:
+        other = Scheduler(runtime(engine, db_url, port), None)
+        barrier.wait()
+        other.tick(beta_due)
+
+    threads = [threading.Thread(target=tick) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    scheduler.tick(beta_due + timedelta(seconds=45))
+
+    assert sorted(m["Subject"][:6] for m in handler.messages()) == ["[ACME]", "[BETA]"]
+    assert {p: (r["status"], r["week"]) for p, r in sends(engine).items()} == {
+        "ACME": ("sent", WEEK),
+        "BETA": ("sent", WEEK),
+    }
+    figures.update(ticks=5, emails=len(handler.delivered))
