@@ -9,9 +9,11 @@ only when the event is newer than what we hold (the delivery `timestamp` for iss
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, false, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from mappings.model import Mapping
 from service import schema
@@ -24,6 +26,8 @@ from service.jira_payloads import (
     person,
     worklog_row,
 )
+
+PEOPLE_CACHE = "scopewatch.people"
 
 # Changelog fields we keep history of, by Jira's `field` name (fieldId is absent on old servers).
 TRACKED_FIELDS = {
@@ -70,10 +74,18 @@ def apply_issue(
 
 
 def remember_people(conn: Connection, users: list[Any]) -> None:
+    # The same few people appear on every event: write each name once per connection.
+    known: dict[str, str] = conn.info.setdefault(PEOPLE_CACHE, {})
     for user in users:
         found = person(user)
-        if found:
+        if found and known.get(found["id"]) != found["display_name"]:
             upsert(conn, schema.people, found, key=["id"])
+            known[found["id"]] = found["display_name"]
+
+
+def forget_batch_caches(conn: Connection) -> None:
+    """After a rollback what the caches say was written may not be: start them afresh."""
+    conn.info.pop(PEOPLE_CACHE, None)
 
 
 def apply_embedded_worklogs(conn: Connection, issue: dict[str, Any], issue_id: str) -> None:
@@ -186,14 +198,22 @@ def delete_issue(
 
 
 def apply_worklog(conn: Connection, row: dict[str, Any], *, deleted: bool = False) -> None:
-    held = conn.execute(
-        select(schema.worklogs.c.updated, schema.worklogs.c.deleted).where(
-            schema.worklogs.c.id == row["id"]
-        )
-    ).first()
-    if held is not None and (held.deleted or (held.updated >= row["updated"] and not deleted)):
-        return
-    upsert(conn, schema.worklogs, {**row, "deleted": deleted}, key=["id"])
+    """Newer `updated` wins and a deletion is final: decided inside the one upsert statement."""
+    conn.execute(_worklog_upsert(conn.dialect.name), {**row, "deleted": deleted})
+
+
+@lru_cache(maxsize=4)
+def _worklog_upsert(dialect_name: str) -> Any:
+    dialect = sqlite if dialect_name == "sqlite" else postgresql
+    table = schema.worklogs
+    stmt = dialect.insert(table).values({c.name: bindparam(c.name) for c in table.columns})
+    held = table.c
+    return stmt.on_conflict_do_update(
+        index_elements=["id"],
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"},
+        where=(held.deleted == false())
+        & (stmt.excluded.deleted | (held.updated < stmt.excluded.updated)),
+    )
 
 
 def apply_comment(conn: Connection, row: dict[str, Any], *, deleted: bool = False) -> None:

@@ -16,13 +16,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, Row, select, update
 from sqlalchemy.exc import OperationalError
 
 from mappings.model import Mapping
 from service import schema
 from service.events import EventContext, dispatch
+from service.mirror import forget_batch_caches
 from service.schema import utcnow
 
 log = logging.getLogger(__name__)
@@ -60,46 +62,84 @@ def process_batch(
             .limit(batch_size)
             .with_for_update(skip_locked=True)
         ).all()
-        for row in rows:
-            ctx = EventContext(conn=conn, mapping=mapping, now=now())
-            started = time.perf_counter()
-            try:
-                with conn.begin_nested():
-                    outcome = dispatch(ctx, json.loads(row.body))
-                    conn.execute(
-                        update(inbox)
-                        .where(inbox.c.id == row.id)
-                        .values(
-                            status="done",
-                            processed_at=ctx.now,
-                            attempts=row.attempts + 1,
-                            last_error=None,
-                        )
-                    )
-                stats.handled += 1
-                stats.by_outcome[outcome] = stats.by_outcome.get(outcome, 0) + 1
-                if observe is not None:
-                    observe(time.perf_counter() - started)
-            except OperationalError:
-                raise  # the database itself failed (deadlock, gone): retry the whole batch
-            except Exception as exc:  # noqa: BLE001 - a handler bug must not stop the inbox
-                _record_failure(conn, row.id, row.attempts + 1, exc, ctx.now)
-                stats.failed += 1
-                log.warning(
-                    "event %s failed (attempt %s): %s",
-                    row.delivery_id or row.id,
-                    row.attempts + 1,
-                    _reason(exc),
-                )
+        if not rows:
+            return 0
+        batch_now = now()
+        try:
+            # The common case: every event applies. One savepoint for the batch keeps the
+            # statements per event to what the handler needs.
+            with conn.begin_nested():
+                outcomes = [_apply(conn, mapping, row, batch_now, observe) for row in rows]
+        except OperationalError:
+            raise  # the database itself failed (deadlock, gone): retry the whole batch
+        except Exception:  # noqa: BLE001 - one bad event: redo the batch one savepoint each
+            forget_batch_caches(conn)
+            outcomes = _one_by_one(conn, mapping, rows, batch_now, stats, observe)
+        done = [(row, outcome) for row, outcome in zip(rows, outcomes, strict=True) if outcome]
+        _mark_done(conn, [row.id for row, _ in done], batch_now)
+        for _, outcome in done:
+            stats.handled += 1
+            stats.by_outcome[outcome] = stats.by_outcome.get(outcome, 0) + 1
     return len(rows)
 
 
-def _record_failure(
-    conn,
-    row_id: int,
-    attempts: int,
-    exc: Exception,  # type: ignore[no-untyped-def]
+def _apply(
+    conn: Connection,
+    mapping: Mapping,
+    row: Row[Any],
     now: datetime,
+    observe: Callable[[float], None] | None,
+) -> str:
+    started = time.perf_counter()
+    outcome = dispatch(EventContext(conn=conn, mapping=mapping, now=now), json.loads(row.body))
+    if observe is not None:
+        observe(time.perf_counter() - started)
+    return outcome
+
+
+def _one_by_one(
+    conn: Connection,
+    mapping: Mapping,
+    rows: list[Row[Any]],
+    now: datetime,
+    stats: WorkerStats,
+    observe: Callable[[float], None] | None,
+) -> list[str | None]:
+    """Each event in its own savepoint: the bad one is recorded, the others still apply."""
+    outcomes: list[str | None] = []
+    for row in rows:
+        try:
+            with conn.begin_nested():
+                outcomes.append(_apply(conn, mapping, row, now, observe))
+        except OperationalError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a handler bug must not stop the inbox
+            forget_batch_caches(conn)
+            _record_failure(conn, row.id, row.attempts + 1, exc, now)
+            stats.failed += 1
+            outcomes.append(None)
+            log.warning(
+                "event %s failed (attempt %s): %s",
+                row.delivery_id or row.id,
+                row.attempts + 1,
+                _reason(exc),
+                extra={"delivery_id": row.delivery_id},
+            )
+    return outcomes
+
+
+def _mark_done(conn: Connection, ids: list[int], now: datetime) -> None:
+    if ids:
+        inbox = schema.inbox
+        conn.execute(
+            update(inbox)
+            .where(inbox.c.id.in_(ids))
+            .values(status="done", processed_at=now, attempts=inbox.c.attempts + 1, last_error=None)
+        )
+
+
+def _record_failure(
+    conn: Connection, row_id: int, attempts: int, exc: Exception, now: datetime
 ) -> None:
     status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
     conn.execute(
