@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import uuid
 from collections.abc import Mapping as MappingABC
 from datetime import datetime, timedelta
 from typing import Any
@@ -122,21 +123,21 @@ def _lease(client: JiraClient, lease_seconds: float) -> timedelta:
     return timedelta(seconds=max(lease_seconds, CALLS_PER_JOB * per_call))
 
 
+# Told apart from a previous process that had the same host and pid (a restarted container).
+_INCARNATION = uuid.uuid4().hex[:12]
+
+
 def lease_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{socket.gethostname()}:{os.getpid()}:{_INCARNATION}"
 
 
 def _orphaned(owner: str | None) -> bool:
-    """A lease held by a process of this host that no longer runs it: killed, or ourselves.
-
-    One process runs one job at a time, so a live lease in our own name, seen while we are about
-    to claim, is a previous incarnation's (a restarted container keeps its host name and pid).
-    """
-    host, _, pid = (owner or "").rpartition(":")
+    """A lease held by a process of this host that no longer runs: killed, or restarted."""
+    host, pid, incarnation = ((owner or "").rsplit(":", 2) + ["", ""])[:3]
     if host != socket.gethostname() or not pid.isdigit():
-        return False
+        return False  # another machine's lease runs its course
     if int(pid) == os.getpid():
-        return True
+        return incarnation != _INCARNATION  # our pid, an earlier life
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:

@@ -241,3 +241,43 @@ def _wait_for(condition: Any, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met")
         time.sleep(0.01)
+
+
+def test_two_workers_share_the_outbox_and_each_effect_lands_once(
+    engine: Engine, site: JiraSite, mapping: Mapping, now: datetime
+) -> None:
+    keys = [f"ACME-{n}" for n in range(3, 23)]
+    for n, key in enumerate(keys):
+        with engine.begin() as conn:
+            outbox.enqueue(
+                conn,
+                dedupe_key=f"writeback:{n}:1",
+                kind="writeback",
+                project_key="ACME",
+                issue_id=str(site.issue(key)["id"]),
+                payload={
+                    **_payload(key),
+                    "comment": {
+                        "marker": f"[scopewatch change {n}]",
+                        "text": f"Impact.\n\n[scopewatch change {n}]",
+                    },
+                },
+                now=now,
+            )
+    site.clear_log()
+    site.fault(latency_ms=20)  # long enough that the two really overlap
+    done: list[int] = []
+
+    def work() -> None:
+        done.append(outbox.run_due(engine, make_client(site, mapping), now=now, limit=100))
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+
+    assert sum(done) == len(keys) and min(done) > 0  # both took part, nothing twice
+    posts = [e for e in site.log() if e["method"] == "POST" and e["path"].endswith("/comment")]
+    assert len(posts) == len(keys)
+    assert all(len([c for c in site.comments(k) if "scopewatch change" in c]) == 1 for k in keys)
