@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 READONLY = "scopewatch_readonly"
+AUTOCOMMIT = "scopewatch_autocommit"
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) -> Engine:
@@ -47,8 +48,10 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        readonly = conn.get_execution_options().get(READONLY, False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(AUTOCOMMIT, False):
+            return  # no BEGIN: SQLite commits each statement by itself (see `autocommit`)
+        conn.exec_driver_sql("BEGIN" if options.get(READONLY, False) else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -60,6 +63,24 @@ def reader(engine: Engine) -> Iterator[Connection]:
         conn.execution_options(**{READONLY: True})
         yield conn
         conn.rollback()
+
+
+@contextmanager
+def autocommit(engine: Engine) -> Iterator[Connection]:
+    """Each statement commits by itself, durably (WAL + synchronous=FULL on SQLite).
+
+    For intake's single INSERT: SQLite's write lock is then held for the statement alone, not
+    for the Python around it, which halved intake's throughput when two web workers queued on
+    BEGIN IMMEDIATE; PostgreSQL saves the BEGIN and COMMIT round trips.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # Not SQLAlchemy's AUTOCOMMIT level: resetting it would give the pooled connection
+            # back to pysqlite's own transaction handling, which the engine has switched off.
+            conn.execution_options(**{AUTOCOMMIT: True})
+        else:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 def insert_ignore(

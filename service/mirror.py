@@ -28,6 +28,7 @@ from service.jira_payloads import (
 )
 
 PEOPLE_CACHE = "scopewatch.people"
+VERSIONS_CACHE = "scopewatch.versions"
 
 # Changelog fields we keep history of, by Jira's `field` name (fieldId is absent on old servers).
 TRACKED_FIELDS = {
@@ -86,6 +87,7 @@ def remember_people(conn: Connection, users: list[Any]) -> None:
 def forget_batch_caches(conn: Connection) -> None:
     """After a rollback what the caches say was written may not be: start them afresh."""
     conn.info.pop(PEOPLE_CACHE, None)
+    conn.info.pop(VERSIONS_CACHE, None)
 
 
 def apply_embedded_worklogs(conn: Connection, issue: dict[str, Any], issue_id: str) -> None:
@@ -118,9 +120,21 @@ def _derived_times(
 
 
 def _remember_versions(conn: Connection, row: dict[str, Any]) -> None:
+    # Every issue of a release names the same version: write it only when it changed, so that
+    # two workers do not queue on one row lock for nothing.
+    known: dict[str, Any] = conn.info.setdefault(VERSIONS_CACHE, {})
     for version in row["fix_versions"]:
         if not version.get("id"):
             continue
+        seen = (
+            row["project_key"],
+            version["name"],
+            version.get("releaseDate"),
+            bool(version.get("released")),
+        )
+        if known.get(version["id"]) == seen:
+            continue
+        known[version["id"]] = seen
         release = version.get("releaseDate")
         upsert(
             conn,

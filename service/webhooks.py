@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from service import inbox
-from service.db import is_unavailable
+from service.db import autocommit, is_unavailable
 from service.errors import error_response
 from service.runtime import get_runtime
 from service.schema import utcnow
@@ -68,7 +68,7 @@ def _authentic(body: bytes) -> bool:
 
 def _store(body: bytes, event: str, delivery_id: str | None) -> tuple[Response, int]:
     try:
-        with get_runtime().engine.begin() as conn:
+        with autocommit(get_runtime().engine) as conn:
             outcome = inbox.store(
                 conn, body=body, event=event, delivery_id=delivery_id, now=utcnow()
             )

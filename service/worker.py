@@ -13,7 +13,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -54,7 +55,8 @@ def process_batch(
     """
     stats = stats if stats is not None else WorkerStats()
     inbox = schema.inbox
-    with engine.begin() as conn:
+    # The cache guard wraps the transaction, so a failed COMMIT also clears what it claims.
+    with engine.connect() as conn, _forgetting_caches_on_rollback(conn), conn.begin():
         rows = conn.execute(
             select(inbox.c.id, inbox.c.body, inbox.c.attempts, inbox.c.delivery_id)
             .where(inbox.c.status == "pending")
@@ -81,6 +83,15 @@ def process_batch(
             stats.handled += 1
             stats.by_outcome[outcome] = stats.by_outcome.get(outcome, 0) + 1
     return len(rows)
+
+
+@contextmanager
+def _forgetting_caches_on_rollback(conn: Connection) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        forget_batch_caches(conn)
+        raise
 
 
 def _apply(
@@ -158,11 +169,24 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
-def drain_inbox(engine: Engine, mapping: Mapping, *, batch_size: int = 200) -> WorkerStats:
+def drain_inbox(
+    engine: Engine, mapping: Mapping, *, batch_size: int = 200, retries: int = 5
+) -> WorkerStats:
+    """Until the inbox is empty. A batch the database refused (locked by another worker past
+    the busy timeout, a deadlock) rolled back whole and is simply tried again."""
     stats = WorkerStats()
-    while process_batch(engine, mapping, batch_size=batch_size, stats=stats):
-        pass
-    return stats
+    failures = 0
+    while True:
+        try:
+            if not process_batch(engine, mapping, batch_size=batch_size, stats=stats):
+                return stats
+            failures = 0
+        except OperationalError as exc:
+            failures += 1
+            if failures > retries:
+                raise
+            log.warning("batch rolled back (%s), retrying", type(exc).__name__)
+            time.sleep(0.1 * 2**failures)
 
 
 def run_outbox(engine: Engine, client: object | None, *, now: datetime | None = None) -> int:
