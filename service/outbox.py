@@ -281,6 +281,16 @@ def _comment(client: JiraClient, ref: str, comment: Any) -> None:
 # --- recording outcomes ---------------------------------------------------------------------------
 
 
+def _context(job: dict[str, Any]) -> dict[str, Any]:
+    """The fields every log line about a job carries (service.logs puts them in the JSON)."""
+    payload = job.get("payload") or {}
+    return {
+        "issue_key": payload.get("issue_key"),
+        "job": job.get("dedupe_key"),
+        "project": job.get("project_key"),
+    }
+
+
 def _backoff(attempts: int) -> timedelta:
     return min(BACKOFF_FIRST * (2 ** min(attempts, 20)), BACKOFF_MAX)
 
@@ -288,7 +298,7 @@ def _backoff(attempts: int) -> timedelta:
 def _retry_later(engine: Engine, job: dict[str, Any], now: datetime, exc: JiraRetryLater) -> None:
     # The client counts in real time; `now` may be the caller's clock, so carry delays, not times.
     delay = max(exc.delay, _backoff(job["attempts"]))
-    log.warning("outbox job %s: Jira unavailable (%s)", job["id"], exc.reason)
+    log.warning("outbox job %s: Jira unavailable (%s)", job["id"], exc.reason, extra=_context(job))
     with engine.begin() as conn:
         _update(
             conn,
@@ -324,7 +334,7 @@ def _rejected(engine: Engine, job: dict[str, Any], now: datetime, exc: JiraRejec
         return "stop"
     attempts = job["attempts"] + 1
     if attempts >= MAX_REJECTIONS:
-        log.warning("outbox job %s failed: HTTP %s", job["id"], exc.status)
+        log.warning("outbox job %s failed: HTTP %s", job["id"], exc.status, extra=_context(job))
         _finish(engine, job, status="failed", now=now, error=reason)
         return "failed"
     with engine.begin() as conn:
@@ -360,6 +370,8 @@ def _finish(
         )
         if written:
             _record_written(conn, job)
+    if status == "done":
+        log.info("outbox job %s done", job["id"], extra=_context(job))
 
 
 def _record_written(conn: Connection, job: dict[str, Any]) -> None:

@@ -80,6 +80,7 @@ def _store(body: bytes, event: str, delivery_id: str | None) -> tuple[Response, 
 
 
 def _keep_rejected(body: bytes, delivery_id: str | None, reason: str) -> tuple[Response, int]:
+    log.warning("delivery refused: %s", reason, extra={"delivery_id": delivery_id})
     try:
         with get_runtime().engine.begin() as conn:
             inbox.reject(conn, body=body, delivery_id=delivery_id, reason=reason, now=utcnow())

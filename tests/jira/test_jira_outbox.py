@@ -281,3 +281,13 @@ def test_two_workers_share_the_outbox_and_each_effect_lands_once(
     posts = [e for e in site.log() if e["method"] == "POST" and e["path"].endswith("/comment")]
     assert len(posts) == len(keys)
     assert all(len([c for c in site.comments(k) if "scopewatch change" in c]) == 1 for k in keys)
+
+
+def test_each_finished_job_is_logged_with_its_issue_key(
+    engine: Engine, site: JiraSite, jira_client: JiraClient, now: datetime, caplog
+) -> None:
+    caplog.set_level("INFO", logger="service.outbox")
+    _enqueue(engine, site, "ACME-9", now)
+    outbox.run_due(engine, jira_client, now=now)
+    [done] = [r for r in caplog.records if r.getMessage().endswith("done")]
+    assert (done.issue_key, done.job, done.project) == ("ACME-9", "writeback:12:1", "ACME")
