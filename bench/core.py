@@ -26,6 +26,8 @@ from typing import IO, Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from service.db import reachable
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 SECRET = "bench-webhook-secret-3f9a"
@@ -101,14 +103,7 @@ def sqlite_url(path: Path) -> str:
 
 
 def pg_reachable(server: str = PG_SERVER) -> bool:
-    try:
-        engine = create_engine(server, connect_args={"connect_timeout": 2})
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:
-        return False
+    return reachable(server)
 
 
 @contextmanager

@@ -155,6 +155,18 @@ def _upsert_stmt(
     )
 
 
+def reachable(url: str, timeout_s: int = 2) -> bool:
+    """Whether a database server answers at `url` (tests and benches skip what needs one)."""
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": timeout_s})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not here"
+        return False
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """True when the database cannot take a write right now (down, locked, out of connections)."""
     if isinstance(exc, OperationalError):

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from service import create_app, schema
-from service.db import make_engine
+from service.db import make_engine, reachable
 from service.migrate import upgrade
 from tests.support import JiraSender, app_settings
 
@@ -26,21 +26,10 @@ PG_SERVER = os.environ.get(
 )
 
 
-def _pg_reachable(url: str) -> bool:
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 2})
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this run, dropped at the end."""
-    if not _pg_reachable(PG_SERVER):
+    if not reachable(PG_SERVER):
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL not reachable at {make_url(PG_SERVER).host} under CI")
         pytest.skip("PostgreSQL not reachable")
