@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import baseline, bulk_import, digest, intake, machine, report, worker
+from bench import baseline, bulk_import, digest, intake, machine, report, soak, worker
 from bench.core import ROOT, BenchResult, Context, log
 
 BENCHES: dict[str, Callable[[Context], BenchResult]] = {
@@ -28,6 +28,7 @@ BENCHES: dict[str, Callable[[Context], BenchResult]] = {
     "worker": worker.run,
     "digest": digest.run,
     "baseline": baseline.run,
+    "soak": soak.run,
 }
 
 

@@ -28,7 +28,7 @@ def test_every_bench_runs_in_smoke_mode(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     benches = json.loads(out.with_suffix(".json").read_text())["benches"]
-    assert set(benches) == {"intake", "bulk_import", "worker", "digest", "baseline"}
+    assert set(benches) == {"intake", "bulk_import", "worker", "digest", "baseline", "soak"}
     for name, result in benches.items():
         if name == "intake" and result["skipped"] and "wrk" in result["skipped"]:
             continue
