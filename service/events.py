@@ -46,7 +46,7 @@ def handle_issue_changed(ctx: EventContext, body: dict[str, Any]) -> None:
         raise UnusableEvent("no issue in the body")
     ts, at = event_time(body, ctx.now)
     previous = mirror.get_issue(ctx.conn, str(issue.get("id", "")))
-    issue_id = mirror.apply_issue(ctx.conn, ctx.mapping, issue, ts)
+    issue_id = mirror.apply_issue(ctx.conn, ctx.mapping, issue, ts, held=previous)
     if issue_id is None:
         raise UnusableEvent("issue without id, key or project")
     mirror.record_changelog(ctx.conn, issue_id, changelog_items(body), at)

@@ -50,14 +50,25 @@ def get_issue(conn: Connection, issue_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+_UNREAD: Any = object()
+
+
 def apply_issue(
-    conn: Connection, mapping: Mapping, issue: dict[str, Any], event_ts_ms: int
+    conn: Connection,
+    mapping: Mapping,
+    issue: dict[str, Any],
+    event_ts_ms: int,
+    held: dict[str, Any] | None = _UNREAD,
 ) -> str | None:
-    """Apply an issue snapshot if it is newer than ours; returns its id (None if unusable)."""
+    """Apply an issue snapshot if it is newer than ours; returns its id (None if unusable).
+
+    `held` is the mirror's row for it when the caller has read it already (None: not mirrored).
+    """
     row = issue_row(issue, mapping)
     if row is None:
         return None
-    held = get_issue(conn, row["id"])
+    if held is _UNREAD or (held is not None and held["id"] != row["id"]):
+        held = get_issue(conn, row["id"])
     if held is not None and (held["deleted"] or held["event_ts"] >= event_ts_ms):
         return row["id"]
     at = _at(event_ts_ms)

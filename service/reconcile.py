@@ -115,7 +115,7 @@ def _apply(conn: Connection, mapping: Mapping, issue: dict[str, Any], now: datet
     # carries a timestamp at or after it, so the mirror never takes this sweep's copy over it.
     event_ts_ms = int(updated.timestamp() * 1000) if updated else 0
     previous = mirror.get_issue(conn, str(issue.get("id", "")))
-    issue_id = mirror.apply_issue(conn, mapping, issue, event_ts_ms=event_ts_ms)
+    issue_id = mirror.apply_issue(conn, mapping, issue, event_ts_ms=event_ts_ms, held=previous)
     if issue_id is None:
         return False
     scope.evaluate_issue(conn, mapping, issue_id, now, previous=previous)
