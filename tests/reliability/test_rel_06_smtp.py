@@ -10,20 +10,14 @@ e-mail per project and week, on SQLite and PostgreSQL (the claim is a database r
 
 from __future__ import annotations
 
-import email
-import email.policy
 import functools
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope
 from sqlalchemy import Engine, select
 
 import reports.delivery
@@ -36,46 +30,12 @@ from service.scheduler import Scheduler
 from service.schema import digest_sends
 from service.settings import Settings
 from tests.reliability.harness import ADMIN, MAPPINGS, SECRET, free_port
+from tests.smtp_sink import ScriptedSink
 
 WEEK = "2026-W47"
 AFTER_WEEK = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 REFUSED = "550 5.1.1 <pm@acme.example>: Recipient address rejected: mailbox unavailable"
 RETRY_WAIT = 0.2  # seconds before the first retry (2 s in production), doubling each time
-
-
-@dataclass
-class ScriptedSink:
-    """An SMTP handler that answers RCPT and DATA from a script, then accepts."""
-
-    data_replies: list[str] = field(default_factory=list)
-    refuse: dict[str, str] = field(default_factory=dict)
-    delivered: list[Envelope] = field(default_factory=list)
-    data_attempts: list[float] = field(default_factory=list)  # monotonic times
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        self.data_attempts.append(time.monotonic())
-        if self.data_replies:
-            return self.data_replies.pop(0)
-        self.delivered.append(envelope)
-        return "250 OK"
-
-    def messages(self) -> list[EmailMessage]:
-        parsed = []
-        for envelope in self.delivered:
-            content = envelope.original_content
-            assert isinstance(content, bytes)
-            msg = email.message_from_bytes(content, policy=email.policy.default)
-            assert isinstance(msg, EmailMessage)
-            parsed.append(msg)
-        return parsed
 
 
 @pytest.fixture

@@ -2,59 +2,27 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import logging
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope
 from sqlalchemy import create_engine, insert, select
 from sqlalchemy.engine import Engine
 
 from reports.delivery import digest_message_id, send_once
 from service.schema import digest_sends, metadata
+from tests.smtp_sink import ScriptedSink as Sink
 
 SAMPLE = Path(__file__).with_name("sample_digest.json")
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 SENDER = "digest@agency.example"
-
-
-@dataclass
-class Sink:
-    data_replies: list[str] = field(default_factory=list)
-    refuse: dict[str, str] = field(default_factory=dict)
-    delivered: list[Envelope] = field(default_factory=list)
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Envelope, address: str, rcpt_options: list[str]
-    ) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        if self.data_replies:
-            return self.data_replies.pop(0)
-        self.delivered.append(envelope)
-        return "250 OK"
-
-    def message_ids(self) -> list[str]:
-        ids = []
-        for envelope in self.delivered:
-            content = envelope.original_content
-            assert isinstance(content, bytes)
-            ids.append(email.message_from_bytes(content, policy=email.policy.default)["Message-ID"])
-        return ids
 
 
 @pytest.fixture

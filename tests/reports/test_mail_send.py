@@ -20,9 +20,10 @@ from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from reports.mail import SendResult, build_message, send_message
+from tests.smtp_sink import ScriptedSink
 
 SAMPLE = Path(__file__).with_name("sample_digest.json")
 MESSAGE_ID = "<digest.ACME.2026-W47@scopewatch.example>"
@@ -44,29 +45,10 @@ def digest(full_digest: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class Sink:
-    """An SMTP handler that keeps what it accepts and answers DATA as scripted."""
+class Sink(ScriptedSink):
+    """The scripted sink, also recording the logins it accepted."""
 
-    data_replies: list[str] = field(default_factory=list)  # answered in turn, then 250
-    refuse: dict[str, str] = field(default_factory=dict)  # address → RCPT reply
-    delivered: list[Envelope] = field(default_factory=list)
-    data_attempts: int = 0
     logins: list[tuple[bytes, bytes]] = field(default_factory=list)
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Envelope, address: str, rcpt_options: list[str]
-    ) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        self.data_attempts += 1
-        if self.data_replies:
-            return self.data_replies.pop(0)
-        self.delivered.append(envelope)
-        return "250 OK"
 
     def authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
@@ -217,7 +199,7 @@ def test_temporary_refusals_are_retried_until_one_copy_is_delivered(
     sink, port = serve(Sink(data_replies=["451 4.3.0 try again later"] * 2))
     result = send_message(message(digest), f"smtp://127.0.0.1:{port}", retry_wait=0.01)
     assert result.ok
-    assert sink.data_attempts == 3
+    assert len(sink.data_attempts) == 3
     assert len(sink.delivered) == 1
 
 
@@ -227,7 +209,7 @@ def test_a_permanent_refusal_fails_at_once_with_the_servers_reason(
     sink, port = serve(Sink(data_replies=["550 5.7.1 message looks like spam"]))
     result = send_message(message(digest), f"smtp://127.0.0.1:{port}", retry_wait=0.01)
     assert result == SendResult(ok=False, refused={}, error="550 5.7.1 message looks like spam")
-    assert sink.data_attempts == 1 and sink.delivered == []
+    assert len(sink.data_attempts) == 1 and sink.delivered == []
 
 
 def test_temporary_failures_give_up_after_the_retries(
@@ -237,7 +219,7 @@ def test_temporary_failures_give_up_after_the_retries(
     result = send_message(message(digest), f"smtp://127.0.0.1:{port}", retries=2, retry_wait=0.01)
     assert not result.ok
     assert result.error == "452 4.3.1 mailbox full (gave up after 3 attempts)"
-    assert sink.data_attempts == 3
+    assert len(sink.data_attempts) == 3
 
 
 def test_one_refused_recipient_is_reported_and_the_others_get_the_digest(

@@ -1,0 +1,48 @@
+"""An aiosmtpd handler for mail tests: refuses RCPTs and answers DATA as scripted, then accepts."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.smtp import Envelope
+
+
+@dataclass
+class ScriptedSink:
+    data_replies: list[str] = field(default_factory=list)  # answered in turn, then 250
+    refuse: dict[str, str] = field(default_factory=dict)  # address → RCPT reply
+    delivered: list[Envelope] = field(default_factory=list)
+    data_attempts: list[float] = field(default_factory=list)  # monotonic times of each DATA
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
+        self.data_attempts.append(time.monotonic())
+        if self.data_replies:
+            return self.data_replies.pop(0)
+        self.delivered.append(envelope)
+        return "250 OK"
+
+    def messages(self) -> list[EmailMessage]:
+        parsed = []
+        for envelope in self.delivered:
+            content = envelope.original_content
+            assert isinstance(content, bytes)
+            msg = email.message_from_bytes(content, policy=email.policy.default)
+            assert isinstance(msg, EmailMessage)
+            parsed.append(msg)
+        return parsed
+
+    def message_ids(self) -> list[str]:
+        return [str(msg["Message-ID"]) for msg in self.messages()]
