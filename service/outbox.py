@@ -103,6 +103,8 @@ def run_due(
     if client is None:
         return 0  # Jira is not configured: jobs wait, and nothing fails for it
     lease = _lease(client, lease_seconds)
+    with engine.begin() as conn:  # once per run, not per job: dead workers are rare
+        _release_orphans(conn, now)
     completed = 0
     for _ in range(limit):
         job = _claim(engine, now, lease)
@@ -164,7 +166,6 @@ def _claim(engine: Engine, now: datetime, lease: timedelta) -> dict[str, Any] | 
         pause = paused_until(conn)
         if pause is not None and pause > now:
             return None
-        _release_orphans(conn, now)
         row = (
             conn.execute(
                 select(outbox)
