@@ -37,6 +37,8 @@ def create_app(overrides: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(previews.bp)
     app.register_blueprint(feedback.bp)
+    # Intake's route, without Flask's dispatch: see `service.webhooks.FastPath`.
+    app.wsgi_app = webhooks.FastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

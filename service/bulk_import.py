@@ -1,7 +1,8 @@
 """`scopewatch inbox import FILE.jsonl`: backfills and replays, with intake's checks and dedupe.
 
-Lines are stored in batches of one transaction each, so a million-line file costs a few thousand
-commits rather than a million; a bad line is counted and named, never stored.
+Lines are stored in batches of one transaction each, so a million-line file costs a thousand
+commits rather than a million, and each batch goes to the driver at once (pipelined on
+PostgreSQL) rather than a round trip per line; a bad line is counted and named, never stored.
 """
 
 from __future__ import annotations
@@ -47,13 +48,9 @@ def import_jsonl(engine: Engine, path: str, *, batch_size: int = 1000) -> Import
 
 
 def _store(engine: Engine, batch: list[tuple[bytes, str]], summary: ImportSummary) -> None:
-    now = utcnow()
     with engine.begin() as conn:
-        for body, event in batch:
-            outcome = inbox.store(
-                conn, body=body, event=event, delivery_id=None, now=now, source="import"
-            )
-            if outcome == "stored":
-                summary.stored += 1
-            else:
-                summary.duplicates += 1
+        stored = inbox.store_many(
+            conn, [(body, event, None) for body, event in batch], now=utcnow(), source="import"
+        )
+    summary.stored += stored
+    summary.duplicates += len(batch) - stored

@@ -9,15 +9,17 @@ every writing transaction so two writers never deadlock upgrading a read lock. R
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, Table, bindparam, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import PoolProxiedConnection
 
 READONLY = "scopewatch_readonly"
 AUTOCOMMIT = "scopewatch_autocommit"
@@ -176,3 +178,141 @@ def is_unavailable(exc: BaseException) -> bool:
 
 def default_sqlite_path() -> str:
     return os.path.join("instance", "scopewatch.db")
+
+
+# --- inserts through the driver: intake's single rows, the import's batches ----------------------
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """A statement compiled once into the driver's own SQL, with what its parameters need."""
+
+    sql: str
+    names: tuple[str, ...] | None  # parameter order for a positional paramstyle (qmark), else None
+    processors: Mapping[str, Callable[[Any], Any]]  # bind processors of the columns that have one
+
+    def params(self, row: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        values = dict(row)
+        for name, process in self.processors.items():
+            values[name] = process(values[name])
+        return values if self.names is None else [values[name] for name in self.names]
+
+
+def insert_ignore_committed(engine: Engine, table: Table, row: Mapping[str, Any]) -> int:
+    """`insert_ignore` of one row as its own committed statement; returns 1 if it went in, else 0.
+
+    It runs on the pooled driver connection with the SQL SQLAlchemy compiled once: going through
+    SQLAlchemy's execution (connection wrapper, execution context, result) cost intake more than
+    the INSERT itself. Values pass the columns' bind processors, so the row is stored exactly as
+    `insert_ignore` would store it; driver errors come out as SQLAlchemy's, and a connection
+    found dead is invalidated so that the pool replaces it.
+    """
+    dialect = engine.dialect
+    stmt = _driver_insert_ignore(dialect, table, tuple(row), None)
+    with _driver_errors(dialect, stmt.sql):  # the pool's connect fails with the driver's error
+        pooled = engine.raw_connection()
+    try:
+        with _driver_errors(dialect, stmt.sql, pooled.dbapi_connection, pooled.invalidate):
+            return _execute_committed(dialect, pooled, stmt.sql, stmt.params(row))
+    finally:
+        pooled.close()
+
+
+def insert_ignore_many(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], returning: str
+) -> set[Any]:
+    """`insert_ignore` of many rows of one shape, in `conn`'s transaction; returns the values of
+    the `returning` column of the rows that went in.
+
+    Through the driver too, as `insert_ignore_committed`. On PostgreSQL, psycopg's executemany
+    pipelines the rows (every INSERT is sent before the first answer is read), where
+    SQLAlchemy's multi-row INSERT had psycopg parse a statement of thousands of placeholders per
+    batch, most of the import's time; on SQLite a statement per row costs no round trip.
+    """
+    if not rows:
+        return set()
+    dialect = conn.dialect
+    stmt = _driver_insert_ignore(dialect, table, tuple(rows[0]), returning)
+    params = [stmt.params(row) for row in rows]
+    pooled = conn.connection
+    with _driver_errors(dialect, stmt.sql, pooled.dbapi_connection, conn.invalidate):
+        cursor = pooled.cursor()
+        try:
+            if dialect.driver == "psycopg":
+                return _pipelined_returning(cursor, stmt.sql, params)
+            return {key for p in params for (key,) in cursor.execute(stmt.sql, p).fetchall()}
+        finally:
+            cursor.close()
+
+
+def _pipelined_returning(cursor: Any, sql: str, params: list[Any]) -> set[Any]:
+    cursor.executemany(sql, params, returning=True)
+    keys: set[Any] = set()
+    while True:
+        keys.update(key for (key,) in cursor.fetchall())
+        if not cursor.nextset():
+            return keys
+
+
+def _execute_committed(
+    dialect: Dialect, pooled: PoolProxiedConnection, sql: str, params: Any
+) -> int:
+    # SQLite connections commit each statement already (see `_on_connect`). On PostgreSQL the
+    # driver's autocommit saves the BEGIN and COMMIT round trips, as `autocommit` does, and is
+    # switched off again before the connection goes back to the pool.
+    on_sqlite = dialect.name == "sqlite"
+    dbapi_connection = pooled.dbapi_connection
+    assert dbapi_connection is not None  # a connection just checked out of the pool
+    if not on_sqlite:
+        dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")
+    cursor = pooled.cursor()
+    try:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)
+    finally:
+        cursor.close()
+        if not on_sqlite:
+            dialect.reset_isolation_level(dbapi_connection)
+
+
+@contextmanager
+def _driver_errors(
+    dialect: Dialect,
+    sql: str,
+    dbapi_connection: Any = None,
+    invalidate: Callable[[Exception], None] | None = None,
+) -> Iterator[None]:
+    """A driver's error raised as SQLAlchemy's (callers and `is_unavailable` know only those),
+    without the parameters (webhook bodies); a connection found dead is invalidated first."""
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as exc:
+        dead = dialect.is_disconnect(exc, dbapi_connection, None)
+        if dead and invalidate is not None:
+            invalidate(exc)
+        raise DBAPIError.instance(
+            sql,
+            None,
+            exc,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=dead,
+            dialect=dialect,
+        ) from exc
+
+
+@lru_cache(maxsize=64)
+def _driver_insert_ignore(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], returning: str | None
+) -> DriverStatement:
+    stmt = _insert_ignore_stmt(dialect.name, table, columns, ())
+    # Without `returning`, inline(): no RETURNING of the new id, which PostgreSQL compiles in.
+    stmt = stmt.returning(table.c[returning]) if returning else stmt.inline()
+    compiled = stmt.compile(dialect=dialect)
+    processors = {}
+    for name in columns:
+        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            processors[name] = processor
+    names = tuple(compiled.positiontup or ()) if dialect.positional else None
+    return DriverStatement(compiled.string, names, processors)

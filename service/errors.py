@@ -16,13 +16,22 @@ def error_response(status: int, message: str) -> tuple[Response, int]:
 
 
 def init_app(app: Flask) -> None:
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> tuple[Response, int]:
-        status = exc.code or 500
-        return error_response(status, exc.description or exc.name)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected_error)
 
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> tuple[Response, int]:
-        # Log the type only: exception texts from drivers can carry URLs with passwords.
-        log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
-        return error_response(500, InternalServerError.description)
+
+def http_error(exc: HTTPException) -> tuple[Response, int]:
+    status = exc.code or 500
+    return error_response(status, exc.description or exc.name)
+
+
+def unexpected_error(exc: Exception) -> tuple[Response, int]:
+    # Log the type only: exception texts from drivers can carry URLs with passwords.
+    log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+    return error_response(500, InternalServerError.description)
+
+
+def error_for(exc: Exception) -> tuple[Response, int]:
+    """The answer the handlers above give to `exc`, for code that runs outside Flask's dispatch
+    (intake's fast path, `service.webhooks.FastPath`)."""
+    return http_error(exc) if isinstance(exc, HTTPException) else unexpected_error(exc)

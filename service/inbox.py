@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Table, func, or_, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, func, or_, select, update
 
 from service import schema
-from service.db import insert_ignore
+from service.db import autocommit, insert_ignore, insert_ignore_committed, insert_ignore_many
+
+Row = dict[str, Any]  # an inbox row, as `_row` makes it
 
 
 class BadDelivery(ValueError):
@@ -55,30 +59,134 @@ def store(
     source: str = "webhook",
 ) -> Literal["stored", "duplicate"]:
     """Insert the delivery, or count it as a duplicate of the row it repeats."""
-    digest = body_hash(body)
-    delivery_id = (delivery_id or "").strip()[:200] or None
-    inserted = insert_ignore(
-        conn,
-        schema.inbox,
-        {
-            "delivery_id": delivery_id,
-            "body_sha256": digest,
-            "event": event,
-            "body": body,
-            "received_at": now,
-            "source": source,
-            "status": "pending",
-            "attempts": 0,
-            "duplicates": 0,
-        },
-    )
-    if inserted:
+    row = _row(body, event, delivery_id, now, source)
+    if insert_ignore(conn, schema.inbox, row):
         return "stored"
-    same = schema.inbox.c.body_sha256 == digest
-    if delivery_id:
-        same = or_(same, schema.inbox.c.delivery_id == delivery_id)
-    conn.execute(update(schema.inbox).where(same).values(duplicates=schema.inbox.c.duplicates + 1))
+    _count_duplicate(conn, row)
     return "duplicate"
+
+
+def store_committed(
+    engine: Engine, *, body: bytes, event: str, delivery_id: str | None, now: datetime
+) -> Literal["stored", "duplicate"]:
+    """`store` for the webhook: the row is committed when this returns, in one statement.
+
+    A new delivery, nearly every one, takes the driver's fast path; a duplicate is rare and goes
+    the ordinary way.
+    """
+    row = _row(body, event, delivery_id, now, "webhook")
+    if insert_ignore_committed(engine, schema.inbox, row):
+        return "stored"
+    with autocommit(engine) as conn:
+        _count_duplicate(conn, row)
+    return "duplicate"
+
+
+def store_many(
+    conn: Connection,
+    deliveries: Iterable[tuple[bytes, str, str | None]],
+    *,
+    now: datetime,
+    source: str,
+) -> int:
+    """`store` for many (body, event, delivery id) at once; returns how many were stored.
+
+    The outcome, down to each row's duplicates count, is that of storing them one by one, without
+    a round trip per line. Each round inserts, in one batch, the lines that share no body hash
+    or delivery id with an earlier undecided line; a line that repeats a row just stored is
+    counted on it, and one that only repeated lines refused as duplicates themselves waits for
+    the next round (rare: one round is the rule).
+    """
+    pending = [_row(*delivery, now, source) for delivery in deliveries]
+    stored = 0
+    while pending:
+        fresh, held = _first_of_each(pending)
+        inserted = insert_ignore_many(conn, schema.inbox, fresh, returning="body_sha256")
+        stored += len(inserted)
+        taken = {key for row in fresh if row["body_sha256"] in inserted for key in _keys(row)}
+        repeats, pending = _settle(held, taken)
+        _count_duplicates(conn, [row for row in fresh if row["body_sha256"] not in inserted])
+        _count_duplicates(conn, repeats)
+    return stored
+
+
+def _first_of_each(rows: list[Row]) -> tuple[list[Row], list[Row]]:
+    """The rows that share no key with an earlier row, and the others, both in order."""
+    fresh: list[Row] = []
+    held: list[Row] = []
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        keys = _keys(row)
+        (held if keys & seen else fresh).append(row)
+        seen |= keys
+    return fresh, held
+
+
+def _settle(held: list[Row], taken: set[tuple[str, str]]) -> tuple[list[Row], list[Row]]:
+    """The held rows that repeat a row just stored, and those that must wait for another round.
+
+    A row waits too when it shares a key with an earlier row that waits: it may repeat that row
+    once stored, and its duplicates count must then go to it as well.
+    """
+    repeats: list[Row] = []
+    waiting: list[Row] = []
+    waiting_keys: set[tuple[str, str]] = set()
+    for row in held:
+        keys = _keys(row)
+        if keys & taken and not keys & waiting_keys:
+            repeats.append(row)
+        else:
+            waiting.append(row)
+            waiting_keys |= keys
+    return repeats, waiting
+
+
+def _keys(row: Row) -> set[tuple[str, str]]:
+    keys = {("sha256", row["body_sha256"])}
+    if row["delivery_id"]:
+        keys.add(("id", row["delivery_id"]))
+    return keys
+
+
+def _count_duplicates(conn: Connection, rows: list[Row]) -> None:
+    """`_count_duplicate` for many rows: an UPDATE per distinct (body hash, delivery id)."""
+    if not rows:
+        return
+    repeats = Counter((row["body_sha256"], row["delivery_id"]) for row in rows)
+    inbox = schema.inbox
+    same = or_(
+        inbox.c.body_sha256 == bindparam("repeat_sha256"),
+        inbox.c.delivery_id == bindparam("repeat_id"),  # a NULL id matches nothing
+    )
+    conn.execute(
+        update(inbox).where(same).values(duplicates=inbox.c.duplicates + bindparam("repeat_n")),
+        [
+            {"repeat_sha256": digest, "repeat_id": delivery_id, "repeat_n": n}
+            for (digest, delivery_id), n in repeats.items()
+        ],
+    )
+
+
+def _row(body: bytes, event: str, delivery_id: str | None, now: datetime, source: str) -> Row:
+    return {
+        "delivery_id": (delivery_id or "").strip()[:200] or None,
+        "body_sha256": body_hash(body),
+        "event": event,
+        "body": body,
+        "received_at": now,
+        "source": source,
+        "status": "pending",
+        "attempts": 0,
+        "duplicates": 0,
+    }
+
+
+def _count_duplicate(conn: Connection, row: Mapping[str, Any]) -> None:
+    """One more on the row a delivery repeats, found by body hash or by delivery id."""
+    same = schema.inbox.c.body_sha256 == row["body_sha256"]
+    if row["delivery_id"]:
+        same = or_(same, schema.inbox.c.delivery_id == row["delivery_id"])
+    conn.execute(update(schema.inbox).where(same).values(duplicates=schema.inbox.c.duplicates + 1))
 
 
 def reject(

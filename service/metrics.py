@@ -34,3 +34,14 @@ class Metrics:
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5),
         )
+        self._deliveries_by_status: dict[int, Counter] = {}
+
+    def count_delivery(self, status: int, seconds: float) -> None:
+        """One delivery answered `status` after `seconds`, on intake's path: each status's
+        labelled child is looked up once, not on every request."""
+        counter = self._deliveries_by_status.get(status)
+        if counter is None:
+            counter = self.deliveries.labels(outcome=str(status))
+            self._deliveries_by_status[status] = counter
+        counter.inc()
+        self.intake_seconds.observe(seconds)

@@ -155,3 +155,36 @@ def test_a_locked_sqlite_database_answers_503_so_that_jira_retries(sqlite_url):
         headers={"X-Hub-Signature": sign(SECRET, body)},
     )
     assert retry.status_code == 202
+
+
+def test_other_methods_and_paths_still_go_through_flask(app, client, jira):
+    assert client.get("/webhooks/jira").status_code == 405
+    assert client.get("/webhooks/jira").get_json()["error"]["status"] == 405
+    assert client.post("/webhooks/jira/", data=b"{}").status_code == 404
+    assert client.get("/healthz").status_code == 200
+    assert jira.post(fixture_body("cloud_issue_created")).status_code == 202
+
+
+def test_an_unexpected_error_is_the_apps_json_500_naming_only_its_type(
+    app, jira, monkeypatch, caplog
+):
+    from service import inbox
+
+    def broken(body: bytes) -> str:
+        raise RuntimeError("postgresql://user:hunter2@db/secret")
+
+    monkeypatch.setattr(inbox, "event_name", broken)
+    response = jira.post(fixture_body("cloud_issue_created"))
+    assert response.status_code == 500
+    assert response.get_json()["error"]["status"] == 500
+    assert "hunter2" not in response.get_data(as_text=True)
+    assert "unhandled error: RuntimeError" in caplog.text
+    assert count(app, schema.inbox) == 0
+
+
+def test_the_answers_are_json_with_a_length(jira):
+    response = jira.post(fixture_body("cloud_issue_created"), delivery_id="len")
+    assert response.headers["Content-Type"] == "application/json"
+    assert int(response.headers["Content-Length"]) == len(response.get_data())
+    again = jira.post(fixture_body("cloud_issue_created"), delivery_id="len")
+    assert again.get_json() == {"status": "duplicate"}
