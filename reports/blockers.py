@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from mappings.model import Statuses
-from reports.load import Frames, utc
+from reports.load import Frames, map_distinct, rows_of, utc
 from reports.period import Period
 
 
@@ -26,7 +26,10 @@ def _names(statuses: tuple[str, ...]) -> set[str]:
 def open_blocking_links(frames: Frames, state: pd.DataFrame, statuses: Statuses) -> pd.Series:
     """Per blocked issue id: when the oldest link from a not-done blocker was created."""
     links = frames.links
-    done_here = links["source_issue_id"].map(state["done"].to_dict())
+    done = state["done"]
+    if not done.index.is_unique:  # a hand-written frame may repeat an issue: the last row wins
+        done = done[~done.index.duplicated(keep="last")]
+    done_here = pd.Series(done.reindex(links["source_issue_id"]).to_numpy(), index=links.index)
     # A blocker outside the project: only its current status category is known.
     done_elsewhere = links["source_status_category"].astype(object).isin(statuses.done_categories)
     source_done = done_here.astype(object).where(done_here.notna(), done_elsewhere).astype(bool)
@@ -51,7 +54,7 @@ def calculate_blockers(
 ) -> list[dict[str, Any]]:
     end = utc(period.end_utc)
     pending = state[~state["done"]]
-    status = pending["status"].astype(object).fillna("").str.casefold()
+    status = map_distinct(pending["status"], lambda s: s.casefold() if isinstance(s, str) else "")
     link_since = open_blocking_links(frames, state, statuses).reindex(pending.index)
     reasons = [  # (applies, waiting on, since), in priority order
         (status.isin(_names(statuses.waiting_on_client)), "client", pending["status_since"]),
@@ -69,6 +72,10 @@ def calculate_blockers(
     blocked = pending[hit].assign(
         since=since[hit], waiting_on=waiting_on[hit], age_days=ages_in_days(since[hit], end)
     )
+    owner = blocked["owner"].astype(object)
+    listed = blocked[["key", "summary", "since", "age_days", "waiting_on"]].assign(
+        owner=owner.where(owner.notna(), None)
+    )
     blockers = [
         {
             "key": b.key,
@@ -76,8 +83,8 @@ def calculate_blockers(
             "since": b.since,
             "age_days": int(b.age_days),
             "waiting_on": b.waiting_on,
-            "owner": None if pd.isna(b.owner) else b.owner,
+            "owner": b.owner,
         }
-        for b in blocked.itertuples()
+        for b in rows_of(listed)
     ]
     return sorted(blockers, key=lambda b: (-b["age_days"], b["key"]))

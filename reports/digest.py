@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from functools import partial
 from typing import Any
 
@@ -187,27 +187,81 @@ def digest_for(
 
 def finalize(value: Any, tz: str, key: str = "") -> Any:
     """JSON-ready: builtin types only, numbers rounded by `NUMBER_FORMATS`, no NaN (null)."""
-    if isinstance(value, dict):
-        return {k: finalize(v, tz, k) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finalize(v, tz, key) for v in value]
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, float | np.floating) and not math.isfinite(value):
-        return None
-    if isinstance(value, datetime):
+    return _Finalizer(zone(tz)).convert(value, key)
+
+
+class _Finalizer:
+    """`finalize` for one zone. A big digest holds tens of thousands of values (a blocker list
+    of thousands of rows), so the builtin types are dispatched on their exact type first; every
+    other type (numpy scalars, subclasses) takes the general rules in `_scalar`.
+    """
+
+    def __init__(self, local: tzinfo) -> None:
+        self._local = local
+        self._exact: dict[type, Callable[[Any, str], Any]] = {
+            dict: self._dict,
+            list: self._list,
+            tuple: self._list,
+            str: _same,
+            type(None): _same,
+            bool: _same,
+            int: _int,
+            float: _float,
+            pd.Timestamp: self._time,
+            datetime: self._time,
+        }
+
+    def convert(self, value: Any, key: str) -> Any:
+        exact = self._exact.get(type(value))
+        return exact(value, key) if exact else self._scalar(value, key)
+
+    def _dict(self, value: dict[str, Any], _key: str) -> dict[str, Any]:
+        return {k: self.convert(v, k) for k, v in value.items()}
+
+    def _list(self, value: list[Any] | tuple[Any, ...], key: str) -> list[Any]:
+        return [self.convert(v, key) for v in value]
+
+    def _time(self, value: datetime, _key: str) -> str:
         moment = value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
-        return moment.astimezone(zone(tz)).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer) and key not in NUMBER_FORMATS:
-        return int(value)
-    if isinstance(value, int | float | np.integer | np.floating):
-        if key not in NUMBER_FORMATS:
-            raise TypeError(f"no number format for {key!r}: add it to NUMBER_FORMATS")
-        return NUMBER_FORMATS[key](float(value))
-    if isinstance(value, str):
-        return str(value)
-    raise TypeError(f"{key!r}: {type(value).__name__} does not belong in a digest")
+        return moment.astimezone(self._local).isoformat()
+
+    def _scalar(self, value: Any, key: str) -> Any:
+        if isinstance(value, dict):
+            return self._dict(value, key)
+        if isinstance(value, list | tuple):
+            return self._list(value, key)
+        if value is None or value is pd.NaT:
+            return None
+        if isinstance(value, float | np.floating) and not math.isfinite(value):
+            return None
+        if isinstance(value, datetime):
+            return self._time(value, key)
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+        if isinstance(value, int | np.integer) and key not in NUMBER_FORMATS:
+            return int(value)
+        if isinstance(value, int | float | np.integer | np.floating):
+            return _number(float(value), key)
+        if isinstance(value, str):
+            return str(value)
+        raise TypeError(f"{key!r}: {type(value).__name__} does not belong in a digest")
+
+
+def _same(value: Any, _key: str) -> Any:
+    return value
+
+
+def _int(value: int, key: str) -> Any:
+    return value if key not in NUMBER_FORMATS else _number(float(value), key)
+
+
+def _float(value: float, key: str) -> float | None:
+    return _number(value, key) if math.isfinite(value) else None
+
+
+def _number(value: float, key: str) -> float:
+    if key not in NUMBER_FORMATS:
+        raise TypeError(f"no number format for {key!r}: add it to NUMBER_FORMATS")
+    return NUMBER_FORMATS[key](value)

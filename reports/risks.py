@@ -13,7 +13,7 @@ import pandas as pd
 
 from mappings.model import Project
 from reports.blockers import age_days
-from reports.load import map_distinct, utc
+from reports.load import map_distinct, rows_of, utc
 from reports.period import Period
 
 CPI_ALARM = 0.9
@@ -26,11 +26,14 @@ MAX_NAMED = 5
 
 def _tagged(state: pd.DataFrame, word: str) -> pd.Series:
     """Open issues of type `word` or labelled `word`, case-insensitively."""
-    by_type = state["issue_type"].astype(object).fillna("").str.casefold() == word
+    # per distinct value: tens of thousands of issues share a handful of types and label sets
+    by_type = map_distinct(
+        state["issue_type"], lambda t: isinstance(t, str) and t.casefold() == word
+    )
     by_label = map_distinct(
         state["labels"], lambda labels: word in {x.casefold() for x in labels or ()}
     )
-    return state[(by_type | by_label.astype(bool)) & ~state["done"]]
+    return state[(by_type.astype(bool) | by_label.astype(bool)) & ~state["done"]]
 
 
 def raised_risks(state: pd.DataFrame) -> list[dict[str, str]]:
@@ -88,15 +91,16 @@ def calculate_risks(
 def _waiting_decisions(changes: pd.DataFrame, period: Period) -> list[dict[str, str]]:
     end = utc(period.end_utc)
     pending = changes[changes["decision"] == "pending"].sort_values(["born", "key"])
-    waited = [(c, age_days(c.born, end)) for c in pending.itertuples()]
-    overdue = [(c, days) for c, days in waited if days is not None and days > DECISION_ALARM_DAYS]
+    # `age_days` of the whole column at once: thousands of changes can be pending, five are named
+    waited = (end - pending["born"]).dt.total_seconds() // 86400  # NaN when not known
+    overdue = pending.assign(days=waited)[waited > DECISION_ALARM_DAYS]
     risks = [
         {
             "title": f"A decision on {c.key} is overdue",
-            "why": f'The scope change "{c.summary}" has waited {days} days for approval or '
-            "rejection.",
+            "why": f'The scope change "{c.summary}" has waited {int(c.days)} days for approval '
+            "or rejection.",
         }
-        for c, days in overdue[:MAX_NAMED]
+        for c in overdue[["key", "summary", "days"]].head(MAX_NAMED).itertuples()
     ]
     if len(overdue) > MAX_NAMED:
         risks.append({
@@ -112,5 +116,5 @@ def calculate_questions(state: pd.DataFrame, period: Period) -> list[dict[str, A
     questions = _tagged(state, "question").sort_values(["created", "key"])
     return [
         {"key": q.key, "summary": q.summary, "age_days": age_days(q.created, end)}
-        for q in questions.itertuples()
+        for q in rows_of(questions[["key", "summary", "created"]])
     ]

@@ -120,7 +120,7 @@ def calculate_scope(
         "changes_this_week": [scope_change_row(c) for c in this_week.itertuples()],
         **by_decision,
         # Work done although the client said no: shown so that nobody bills it by accident.
-        "rejected_hours_logged": float(rejected["logged_seconds"].sum()) / 3600,
+        "rejected_hours_logged": float(rejected["rejected_logged_seconds"].sum()) / 3600,
         "growth": [
             {
                 "key": g.key,

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from itertools import chain
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mappings.model import Statuses
-from reports.load import Frames, map_distinct, utc
+from reports.load import Frames, map_distinct, micros, rows_of, utc
 from reports.period import Period
 
 STATE_COLUMNS = [
@@ -29,30 +31,58 @@ def status_categories(issues: pd.DataFrame) -> dict[str, str]:
     Transitions carry only names. A status no issue holds any more is unknown and counts as "in
     progress": not done, so it can never inflate earned value.
     """
-    pairs = issues[["status", "status_category"]].dropna().astype(object)
+    pairs = issues[["status", "status_category"]].dropna()
+    # the last issue holding a status names its category, as a dict built row by row would
+    pairs = pairs.drop_duplicates("status", keep="last").astype(object)
     return dict(zip(pairs["status"], pairs["status_category"], strict=True))
 
 
-def _value_at(history: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:
-    """Per issue with history (`issue_id, before, after, at`): the value in force at `at`.
+def _value_at(history: pd.DataFrame, at: pd.Timestamp, ids: pd.Series) -> pd.DataFrame:
+    """For each issue of `ids` (aligned with it), the value in force at `at` by its history
+    (`issue_id, before, after, at`), and since when; NaN and NaT without history.
 
     The last change before `at` gives its "after" value, since its time. An issue whose changes
     all came later held the first change's "before" value, since some unknown time (NaT).
     """
-    ordered = history.sort_values("at", kind="stable")
-    earlier = ordered["at"] < at
-    last = ordered[earlier].drop_duplicates("issue_id", keep="last").set_index("issue_id")
-    first = ordered[~earlier].drop_duplicates("issue_id", keep="first").set_index("issue_id")
-    first = first[~first.index.isin(last.index)]
-    value = pd.concat([last["after"], first["before"]])
-    since = pd.concat([last["at"], pd.Series(pd.NaT, index=first.index, dtype=last["at"].dtype)])
-    return pd.DataFrame({"value": value.astype(object), "since": since})
+    issues = pd.Index(ids).drop_duplicates()  # a hand-written frame may repeat an issue
+    issue = issues.get_indexer(history["issue_id"])  # -1: not one of `ids`
+    # an unknown time sorts after every other, as in `sort_values`, and is never before `at`
+    times = np.where(history["at"].isna(), np.iinfo(np.int64).max, micros(history["at"]))
+    rows = np.flatnonzero(issue >= 0)
+    rows = rows[np.lexsort((times[rows], issue[rows]))]  # by issue, then time (a stable sort)
+    earlier = times[rows] < micros(pd.Series([at]))[0]
+    before, after = (history[c].to_numpy(dtype=object) for c in ("before", "after"))
+    value = np.full(len(issues), np.nan, dtype=object)
+    since = np.full(len(issues), np.iinfo(np.int64).min)  # NaT
+    later = rows[~earlier][_run_starts(issue[rows[~earlier]])]
+    value[issue[later]] = before[later]
+    last = rows[earlier][_run_ends(issue[rows[earlier]])]
+    value[issue[last]] = after[last]
+    since[issue[last]] = times[last]
+    each = issues.get_indexer(ids)
+    return pd.DataFrame(
+        {"value": value[each], "since": pd.to_datetime(since[each], unit="us", utc=True)},
+        index=ids.index,
+    ).astype({"since": history["at"].dtype})
+
+
+def _run_starts(groups: np.ndarray) -> np.ndarray:
+    """Where each run of equal values in `groups` starts."""
+    starts = np.ones(len(groups), dtype=bool)
+    starts[1:] = groups[1:] != groups[:-1]
+    return starts
+
+
+def _run_ends(groups: np.ndarray) -> np.ndarray:
+    """Where each run of equal values in `groups` ends."""
+    ends = np.ones(len(groups), dtype=bool)
+    ends[:-1] = groups[1:] != groups[:-1]
+    return ends
 
 
 def _statuses_at(issues: pd.DataFrame, transitions: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:
     history = transitions.rename(columns={"from_status": "before", "to_status": "after"})
-    known = _value_at(history, at).reindex(issues["id"])
-    known.index = issues.index
+    known = _value_at(history, at, issues["id"])
     current_since = issues["status_since"].where(issues["status_since"] < at)
     status = known["value"].where(known["value"].notna(), issues["status"].astype(object))
     # No recorded change before `at`: the status has held since creation, or since status_since
@@ -65,8 +95,7 @@ def _flags_at(issues: pd.DataFrame, changes: pd.DataFrame, at: pd.Timestamp) -> 
     history = changes[changes["field"].astype(object).str.lower() == "flagged"].rename(
         columns={"from_value": "before", "to_value": "after"}
     )
-    known = _value_at(history, at).reindex(issues["id"])
-    known.index = issues.index
+    known = _value_at(history, at, issues["id"])
     has_history = issues["id"].isin(history["issue_id"])
     from_history = map_distinct(known["value"], lambda v: isinstance(v, str) and v.strip() != "")
     raised_before = issues["flagged_since"].isna() | (issues["flagged_since"] < at)
@@ -82,10 +111,13 @@ def _done_at(
     at: pd.Timestamp,
 ) -> pd.Series:
     """When each issue last entered a done status from a not-done one, before `at`."""
-    moves = transitions[transitions["at"] < at]
-    finishing = moves[done_status(moves["to_status"]) & ~done_status(moves["from_status"])]
-    last = finishing.sort_values("at").drop_duplicates("issue_id", keep="last")
-    found = last.set_index("issue_id")["at"].reindex(issues["id"])
+    finishing = (
+        (transitions["at"] < at)
+        & done_status(transitions["to_status"])
+        & ~done_status(transitions["from_status"])
+    )
+    last = transitions[finishing].groupby("issue_id", sort=False, dropna=False)["at"].max()
+    found = last.reindex(issues["id"])
     found.index = issues.index
     resolved = issues["resolved"].where(issues["resolved"] < at)
     return found.fillna(resolved)
@@ -121,9 +153,10 @@ def calculate_transitions(frames: Frames, period: Period) -> list[dict[str, Any]
     at = frames.transitions["at"]
     moves = frames.transitions[(at >= start) & (at < end)]
     named = moves.merge(frames.issues[["id", "key", "summary"]], left_on="issue_id", right_on="id")
+    named = named.sort_values(["at", "key"])[["key", "summary", "from_status", "to_status", "at"]]
     return [
         {"key": m.key, "summary": m.summary, "from": m.from_status, "to": m.to_status, "at": m.at}
-        for m in named.sort_values(["at", "key"]).itertuples()
+        for m in rows_of(named)
     ]
 
 
@@ -172,9 +205,12 @@ def _open_hours_by_version(
     state: pd.DataFrame, hours: pd.Series, version_ids: Sequence[str] | pd.Series
 ) -> dict[str, float]:
     open_issues = state[~state["done"]]
-    pairs = pd.DataFrame(
-        {"version": open_issues["fix_version_ids"], "issue_id": open_issues.index}
-    ).explode("version")
+    # (version, issue) pairs in the order `explode` would give them, without its per-row cost
+    lists = [ids if isinstance(ids, tuple | list) else () for ids in open_issues["fix_version_ids"]]
+    versions = np.empty(sum(map(len, lists)), dtype=object)
+    versions[:] = list(chain.from_iterable(lists))
+    issue_ids = np.repeat(open_issues.index.to_numpy(), list(map(len, lists)))
+    pairs = pd.DataFrame({"version": versions, "issue_id": issue_ids})
     pairs = pairs[pairs["version"].isin(list(version_ids))]
     pairs["hours"] = hours.reindex(pairs["issue_id"]).fillna(0).to_numpy()
     return {str(k): float(v) for k, v in pairs.groupby("version")["hours"].sum().items()}

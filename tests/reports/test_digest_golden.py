@@ -127,7 +127,9 @@ def change(id_: str, hours: float, source: str, decision: str, created: datetime
 SCOPE_CHANGES = [
     change("8", 12, "story_points", "pending", b(17, 10)),
     change("9", 12, "estimate", "approved", b(5, 10), decided_at=b(9, 10)),
-    change("10", 4, "default", "rejected", b(6, 10), decided_at=b(8, 10), logged_seconds=7200),
+    change(
+        "10", 4, "default", "rejected", b(6, 10), decided_at=b(8, 10), rejected_logged_seconds=7200
+    ),
     change("11", 4, "default", "pending", b(10, 9), written_back=False),
     change("13", 8, "default", "pending", b(18, 9), withdrawn=True),  # its issue was deleted
     change("14", 4, "default", "pending", b(24, 9)),  # created after the period
@@ -394,7 +396,7 @@ def _db_rows() -> dict[str, list[dict[str, Any]]]:
                   "link_type": "Blocks", "created": b(6, 9)})  # A-13 is deleted  # fmt: skip
     changes = []
     for c in SCOPE_CHANGES:
-        row = {k: v for k, v in c.items() if k not in ("written_back", "logged_seconds")}
+        row = {k: v for k, v in c.items() if k not in ("written_back", "rejected_logged_seconds")}
         row.update(project_key="ACME", impact_version=1,
                    written_version=1 if c["written_back"] else 0)  # fmt: skip
         changes.append(row)

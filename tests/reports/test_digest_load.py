@@ -1,11 +1,12 @@
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import create_engine, insert
 
-from reports.load import SCHEMAS, empty_frames, load_frames
+from reports.load import SCHEMAS, empty_frames, frames_from_records, load_frames, rows_of
 from service import schema
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -106,3 +107,83 @@ def test_the_newest_baseline_captured_before_the_period_end_is_used(engine):
         {**item, "baseline_id": 2, "issue_id": "2", "key": "A-2", "story_points": 3.0},
         {**item, "baseline_id": 3, "issue_id": "3", "key": "A-3"})  # fmt: skip
     assert load(engine).baseline_items["key"].tolist() == ["A-2"]
+
+
+def test_histories_are_read_for_the_projects_live_issues_only(engine):
+    put(engine, "issues",
+        {"id": "1", "key": "A-1", "project_key": "ACME", "flagged": True},
+        {"id": "2", "key": "A-2", "project_key": "ACME", "deleted": True},
+        {"id": "3", "key": "B-1", "project_key": "BETA"})  # fmt: skip
+    at = datetime(2026, 11, 10, 9, tzinfo=UTC)
+    put(
+        engine,
+        "transitions",
+        *({"issue_id": i, "from_status": "To Do", "to_status": "Done", "at": at} for i in "123"),
+    )
+    put(
+        engine,
+        "field_changes",
+        *({"issue_id": i, "field": "Flagged", "to_value": "Impediment", "at": at} for i in "123"),
+    )
+    frames = load(engine)
+    assert frames.transitions.astype(object).to_dict("records") == [
+        {"issue_id": "1", "from_status": "To Do", "to_status": "Done", "at": pd.Timestamp(at)}
+    ]
+    assert frames.field_changes["issue_id"].tolist() == ["1"]
+    # SQLite stores booleans as 0/1: they come back as booleans all the same
+    assert frames.issues["flagged"].tolist() == [True]
+
+
+def test_logged_seconds_are_summed_for_rejected_changes_only(engine):
+    put(engine, "issues",
+        {"id": "1", "key": "A-1", "project_key": "ACME"},
+        {"id": "2", "key": "A-2", "project_key": "ACME"})  # fmt: skip
+
+    def log(id_, issue, started, deleted=False):
+        return {"id": id_, "issue_id": issue, "author": "dev-1", "started": started,
+                "seconds": 3600, "updated": started, "deleted": deleted}  # fmt: skip
+
+    put(engine, "worklogs",
+        log("a", "1", datetime(2026, 11, 16, 9, tzinfo=UTC)),
+        log("b", "1", datetime(2026, 11, 17, 9, tzinfo=UTC), deleted=True),
+        log("c", "1", UNTIL),  # after the period
+        log("d", "2", datetime(2026, 11, 16, 9, tzinfo=UTC)))  # fmt: skip
+    change = {"project_key": "ACME", "summary": "", "hours_source": "default", "currency": "EUR",
+              "detected_at": datetime(2026, 11, 2, tzinfo=UTC)}  # fmt: skip
+    put(engine, "scope_changes",
+        {**change, "issue_id": "1", "key": "A-1", "decision": "rejected"},
+        {**change, "issue_id": "2", "key": "A-2", "decision": "approved"})  # fmt: skip
+    changes = load(engine).scope_changes.sort_values("key")
+    # the digest shows only the work logged on rejected changes
+    assert changes["rejected_logged_seconds"].tolist() == [3600, 0]
+
+
+def test_hand_written_values_get_the_declared_dtypes():
+    issues = frames_from_records(
+        issues=[
+            {"id": 1, "status": "Done", "story_points": "3", "original_estimate_seconds": None},
+            {"id": "2", "status": 7, "story_points": "many", "components": "Backend"},
+            {"id": "3", "status": None, "story_points": 2, "components": ["A", 1]},
+        ]
+    ).issues
+    assert issues["status"].astype(object).tolist() == ["Done", "7", np.nan]
+    assert list(issues["status"].cat.categories) == ["7", "Done"]
+    assert str(issues["status"].cat.categories.dtype) == "str"
+    assert issues["story_points"].tolist()[0] == 3.0 and issues["story_points"].isna()[1]
+    assert issues["original_estimate_seconds"].isna().all()
+    assert issues["components"].tolist() == [(), ("Backend",), ("A", "1")]
+
+
+def test_rows_of_a_frame_are_its_itertuples_without_the_index():
+    frame = frames_from_records(
+        issues=[
+            {"id": "1", "key": "A-1", "owner": "ann", "created": datetime(2026, 11, 2)},
+            {"id": "2", "key": "A-2"},
+        ]  # fmt: skip
+    ).issues[["key", "owner", "created", "story_points", "flagged", "labels"]]
+    ours, theirs = list(rows_of(frame)), list(frame.itertuples(index=False))
+    assert ours[0]._fields == theirs[0]._fields
+    # the same objects (a null stays NaN, a time a Timestamp), so compared by type and repr
+    assert [[(type(v), repr(v)) for v in r] for r in ours] == [
+        [(type(v), repr(v)) for v in r] for r in theirs
+    ]

@@ -1,6 +1,10 @@
 import json
+from collections import OrderedDict
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from mappings.model import DigestSchedule, JiraFields, Mapping, Project
@@ -59,6 +63,24 @@ def test_money_is_rounded_to_cents_hours_to_tenths_and_nan_is_null():
     ) == {"cost": 1.01, "hours": 2.3, "cpi": None, "n": 3, "vac": 0.0}
     with pytest.raises(TypeError, match="no number format for 'mystery'"):
         finalize({"mystery": 1.5}, "UTC")
+
+
+def test_numpy_and_pandas_values_become_builtins():
+    value = OrderedDict(
+        cost=np.float64(2.005), hours=np.int64(3), n=np.int64(4), ok=np.bool_(True),
+        cpi=np.float32("inf"), at=pd.Timestamp("2026-11-20 10:00", tz="UTC"), none=pd.NaT,
+        due=date(2026, 12, 1), keys=("A-1", np.str_("A-2")), items=[{"budget": 1}],
+    )  # fmt: skip
+    done = finalize(value, "Europe/Berlin")
+    assert done == {
+        "cost": 2.0, "hours": 3.0, "n": 4, "ok": True, "cpi": None,
+        "at": "2026-11-20T11:00:00+01:00", "none": None, "due": "2026-12-01",
+        "keys": ["A-1", "A-2"], "items": [{"budget": 1.0}],
+    }  # fmt: skip
+    assert [type(done[k]) for k in ("hours", "n", "ok")] == [float, int, bool]
+    assert type(done["keys"][1]) is str
+    with pytest.raises(TypeError, match="'x': Decimal does not belong in a digest"):
+        finalize({"x": Decimal(1)}, "UTC")
 
 
 def test_times_are_iso_in_the_digest_zone_and_text_is_left_alone():

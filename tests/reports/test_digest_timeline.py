@@ -109,3 +109,34 @@ def test_milestones_sum_open_hours_of_their_issues():
          "forecast_p85": date(2026, 11, 28)}
     ]  # fmt: skip
     assert asked == [6.0]  # the done issue's 50 h are not open
+
+
+def test_state_from_histories_that_start_late_tie_or_lack_a_time():
+    frames = frames_from_records(
+        issues=[
+            # every change came after the end: the first one's "from" held, since creation
+            {"id": "1", "key": "A-1", "status": "Done", "status_category": "done",
+             "created": t(2), "status_since": t(25)},
+            # two changes at one moment: the one recorded last holds
+            {"id": "2", "key": "A-2", "status": "Review", "status_category": "indeterminate",
+             "created": t(2)},
+            # a change of unknown time counts as after the end
+            {"id": "3", "key": "A-3", "status": "Review", "status_category": "indeterminate",
+             "created": t(2)},
+        ],
+        transitions=[
+            {"issue_id": "1", "from_status": "Review", "to_status": "Done", "at": t(26)},
+            {"issue_id": "1", "from_status": "To Do", "to_status": "Review", "at": t(25)},
+            {"issue_id": "2", "from_status": "To Do", "to_status": "Blocked", "at": t(10)},
+            {"issue_id": "2", "from_status": "To Do", "to_status": "Review", "at": t(10)},
+            {"issue_id": "3", "from_status": "To Do", "to_status": "Review", "at": t(5)},
+            {"issue_id": "3", "from_status": "Review", "to_status": "Done", "at": None},
+            {"issue_id": "X", "from_status": "To Do", "to_status": "Done", "at": t(5)},
+        ],
+    )  # fmt: skip
+    state = issue_state(frames, Statuses(), END)
+    assert state[["key", "status", "status_since", "done"]].to_dict("records") == [
+        {"key": "A-1", "status": "To Do", "status_since": pd.Timestamp(t(2)), "done": False},
+        {"key": "A-2", "status": "Review", "status_since": pd.Timestamp(t(10)), "done": False},
+        {"key": "A-3", "status": "Review", "status_since": pd.Timestamp(t(5)), "done": False},
+    ]  # fmt: skip
