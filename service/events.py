@@ -70,7 +70,7 @@ def _worklog_handler(deleted: bool) -> Handler:
         row = worklog_row(worklog) if isinstance(worklog, dict) else None
         if row is None or not isinstance(worklog, dict):
             raise UnusableEvent("worklog without id, issueId, started or timeSpentSeconds")
-        mirror.apply_worklog(ctx.conn, row, deleted=deleted)
+        mirror.apply_worklog(ctx.conn, ctx.mapping, row, deleted=deleted)
         mirror.remember_people(ctx.conn, [worklog.get("author")])
 
     return handle

@@ -8,15 +8,17 @@ only when the event is newer than what we hold (the delivery `timestamp` for iss
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, false, select, update
+from sqlalchemy import Connection, bindparam, false, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mappings.model import Mapping
-from service import schema
+from service import schema, worklog_rollup
 from service.db import insert_ignore, upsert
 from service.jira_payloads import (
     dig,
@@ -41,6 +43,32 @@ TRACKED_FIELDS = {
     "labels",
     "Key",
 }
+
+
+def lock_issues(conn: Connection, issue_ids: Iterable[str | None]) -> None:
+    """Advisory locks, until the transaction ends, on these issues (PostgreSQL only).
+
+    Changes to an issue and its worklogs read what is held before they write (the worklog
+    roll-up moves by the difference), so two workers must not apply them at the same time.
+    Taken in one sorted sweep before any change, so two workers cannot deadlock on them. SQLite
+    needs none: it has one writer at a time.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted({_lock_key(i) for i in issue_ids if i})
+    if keys:
+        conn.execute(
+            text(
+                "SELECT count(pg_advisory_xact_lock(k)) FROM "
+                "(SELECT k FROM unnest(CAST(:keys AS bigint[])) AS t(k) ORDER BY k) AS sorted"
+            ),
+            {"keys": keys},
+        )
+
+
+def _lock_key(issue_id: str) -> int:
+    digest = hashlib.blake2b(f"scopewatch.issue:{issue_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def get_issue(conn: Connection, issue_id: str) -> dict[str, Any] | None:
@@ -78,10 +106,17 @@ def apply_issue(
         if column == "status_since" or row["flagged"]:
             row[column] = since
     upsert(conn, schema.issues, row, key=["id"], newer="event_ts")
+    worklog_rollup.issue_changed(
+        conn,
+        worklog_rollup.zones(mapping),
+        row["id"],
+        before=worklog_rollup.issue_facts(held),
+        after=worklog_rollup.issue_facts(row),
+    )
     _remember_versions(conn, row)
     fields = issue.get("fields") or {}
     remember_people(conn, [fields.get("assignee"), fields.get("reporter")])
-    apply_embedded_worklogs(conn, issue, row["id"])
+    apply_embedded_worklogs(conn, mapping, issue, row["id"])
     return row["id"]
 
 
@@ -101,7 +136,9 @@ def forget_batch_caches(conn: Connection) -> None:
     conn.info.pop(VERSIONS_CACHE, None)
 
 
-def apply_embedded_worklogs(conn: Connection, issue: dict[str, Any], issue_id: str) -> None:
+def apply_embedded_worklogs(
+    conn: Connection, mapping: Mapping, issue: dict[str, Any], issue_id: str
+) -> None:
     """Worklogs inside an issue (REST answers; Data Center's `jira:worklog_updated` events).
 
     Jira embeds at most 20; whoever fetched the issue pages the rest with the worklog API.
@@ -109,7 +146,7 @@ def apply_embedded_worklogs(conn: Connection, issue: dict[str, Any], issue_id: s
     for worklog in dig(issue, "fields", "worklog", "worklogs", default=[]):
         row = worklog_row(worklog, issue_id) if isinstance(worklog, dict) else None
         if row:
-            apply_worklog(conn, row)
+            apply_worklog(conn, mapping, row)
             remember_people(conn, [worklog.get("author")])
 
 
@@ -219,16 +256,62 @@ def delete_issue(
             .where(schema.issues.c.id == issue_id)
             .values(deleted=True, event_ts=max(event_ts_ms, held["event_ts"]))
         )
+        # A deleted issue's worklogs count nowhere.
+        zones = worklog_rollup.zones(mapping)
+        before = worklog_rollup.issue_facts(held)
+        worklog_rollup.issue_changed(conn, zones, issue_id, before=before, after=None)
     return issue_id
 
 
-def apply_worklog(conn: Connection, row: dict[str, Any], *, deleted: bool = False) -> None:
-    """Newer `updated` wins and a deletion is final: decided inside the one upsert statement."""
-    conn.execute(_worklog_upsert(conn.dialect.name), {**row, "deleted": deleted})
+def apply_worklog(
+    conn: Connection, mapping: Mapping, row: dict[str, Any], *, deleted: bool = False
+) -> None:
+    """Newer `updated` wins and a deletion is final; the roll-up moves by the difference.
+
+    Most worklog events are new worklogs: one INSERT tells so, and only a worklog we hold
+    already costs a read and an update.
+    """
+    new = {**row, "deleted": deleted}
+    held = None
+    if conn.execute(_worklog_insert(conn.dialect.name), new).first() is None:
+        held = _held_worklog(conn, row["id"])
+        if not _worklog_wins(held, row, deleted):
+            return
+        # The update repeats the test above, so that the row never goes back even if it were wrong.
+        conn.execute(_worklog_update(conn.dialect.name), new)
+    worklog_rollup.worklog_changed(conn, worklog_rollup.zones(mapping), row["issue_id"], held, new)
+
+
+def _worklog_wins(held: dict[str, Any] | None, row: dict[str, Any], deleted: bool) -> bool:
+    if held is None:
+        return True
+    if held["deleted"]:
+        return False  # a tombstone is final
+    return deleted or held["updated"] < row["updated"]
+
+
+def _held_worklog(conn: Connection, worklog_id: str) -> dict[str, Any] | None:
+    w = schema.worklogs.c
+    found = (
+        conn.execute(
+            select(w.author, w.started, w.seconds, w.updated, w.deleted).where(w.id == worklog_id)
+        )
+        .mappings()
+        .first()
+    )
+    return dict(found) if found else None
 
 
 @lru_cache(maxsize=4)
-def _worklog_upsert(dialect_name: str) -> Any:
+def _worklog_insert(dialect_name: str) -> Any:
+    dialect = sqlite if dialect_name == "sqlite" else postgresql
+    table = schema.worklogs
+    stmt = dialect.insert(table).values({c.name: bindparam(c.name) for c in table.columns})
+    return stmt.on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+
+
+@lru_cache(maxsize=4)
+def _worklog_update(dialect_name: str) -> Any:
     dialect = sqlite if dialect_name == "sqlite" else postgresql
     table = schema.worklogs
     stmt = dialect.insert(table).values({c.name: bindparam(c.name) for c in table.columns})

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from mappings.model import Mapping
+from service import mirror
 from service.db import reader, upsert
 from service.jira_client import SEARCH_PAGE, JiraClient
 from service.jira_payloads import dig, parse_time
@@ -97,6 +98,8 @@ def reconcile(
     for page in client.search_pages(jql, mirror_fields(mapping), SEARCH_PAGE, changelog=True):
         issues = [_with_all_worklogs(client, issue) for issue in page]  # HTTP before the lock
         with engine.begin() as conn:
+            # The same per-issue locks as the worker's, so the two never interleave one issue.
+            mirror.lock_issues(conn, (str(issue.get("id", "")) for issue in issues))
             for issue in issues:
                 seen += 1
                 applied += _apply(conn, mapping, issue, now)
@@ -108,7 +111,7 @@ def reconcile(
 
 def _apply(conn: Connection, mapping: Mapping, issue: dict[str, Any], now: datetime) -> bool:
     """Mirror then scope, as the webhook path does; True when the mirror changed."""
-    from service import mirror, scope
+    from service import scope
 
     updated = parse_time(dig(issue, "fields", "updated"))
     # Jira's `updated` stands in for a delivery's timestamp: a webhook about the same state

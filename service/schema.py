@@ -161,7 +161,31 @@ worklogs = Table(
     Column("updated", UTCDateTime, nullable=False),
     Column("deleted", Boolean, nullable=False, server_default="0"),
     Index("ix_worklogs_issue_id", "issue_id"),
-    Index("ix_worklogs_started", "started"),
+    # Covering: summing a range of days (the roll-up's rebuild, a digest without one) reads the
+    # index alone, not a million table rows in no particular order.
+    Index("ix_worklogs_started_sums", "started", "issue_id", "author", "seconds", "deleted"),
+)
+
+# Worklog seconds summed per project, local day (in the project's digest zone), author and the
+# issue's components: the digest's one big sum, kept up to date with the mirror (see
+# service/worklog_rollup.py), so that a digest reads thousands of rows, not a million worklogs.
+worklog_days = Table(
+    "worklog_days",
+    metadata,
+    Column("project_key", String(40), primary_key=True),
+    Column("day", UTCDateTime, primary_key=True),  # the local midnight that starts the day
+    Column("author", String(200), primary_key=True),  # "" when Jira names no author
+    Column("components", Text, primary_key=True),  # the issue's components, as JSON
+    Column("seconds", BigInteger, nullable=False),
+)
+
+# Which projects' roll-ups are complete, and in which zone their days are cut.
+worklog_rollups = Table(
+    "worklog_rollups",
+    metadata,
+    Column("project_key", String(40), primary_key=True),
+    Column("tz", String(64), nullable=False),
+    Column("built_at", UTCDateTime, nullable=False),
 )
 
 comments = Table(
