@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from mappings.model import Mapping
 from service import schema, worklog_rollup
 from service.events import EventContext, dispatch
-from service.mirror import forget_batch_caches, lock_issues
+from service.mirror import forget_batch_caches, lock_free_issues
 from service.schema import utcnow
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ def process_batch(
     stats: WorkerStats | None = None,
     observe: Callable[[float], None] | None = None,
 ) -> int:
-    """Processes up to `batch_size` pending deliveries; returns how many rows it claimed.
+    """Processes up to `batch_size` pending deliveries; returns how many rows it claimed
+    (some of which may have been left for a later batch, see `lock_free_issues`).
 
     `observe` receives each event's processing time in seconds (the `/metrics` histogram).
     """
@@ -64,13 +65,19 @@ def process_batch(
             .limit(batch_size)
             .with_for_update(skip_locked=True)
         ).all()
-        if not rows:
+        claimed = len(rows)
+        if not claimed:
             return 0
         batch_now = now()
         documents = [_parse(row.body) for row in rows]
         issue_ids = [_issue_of(d) for d in documents]
-        # Before any change: events about one issue apply one transaction at a time.
-        lock_issues(conn, issue_ids)
+        # Before any change: events about one issue apply one transaction at a time. Those
+        # about an issue another worker is applying stay pending, for a later batch.
+        busy = lock_free_issues(conn, issue_ids)
+        if busy:
+            kept = [n for n, issue_id in enumerate(issue_ids) if issue_id not in busy]
+            rows, documents = [rows[n] for n in kept], [documents[n] for n in kept]
+            issue_ids = [issue_ids[n] for n in kept]
         with worklog_rollup.batch(conn, issue_ids):
             try:
                 # The common case: every event applies. One savepoint for the batch keeps the
@@ -89,7 +96,7 @@ def process_batch(
         for _, outcome in done:
             stats.handled += 1
             stats.by_outcome[outcome] = stats.by_outcome.get(outcome, 0) + 1
-    return len(rows)
+    return claimed
 
 
 @contextmanager

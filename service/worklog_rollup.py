@@ -12,8 +12,9 @@ How it stays right:
   (`batch`) and writes them at its end, in key order, so that two workers never deadlock on
   them and wait for each other only while they commit.
 - The difference needs the state before the change. SQLite has one writer at a time. On
-  PostgreSQL the worker takes an advisory lock per issue (`mirror.lock_issues`) before it reads,
-  so two workers never apply changes to one issue's worklogs at the same time.
+  PostgreSQL the worker takes an advisory lock per issue before it reads, and leaves the events
+  of an issue another worker holds for a later batch (`mirror.lock_free_issues`): two workers
+  never apply changes to one issue's worklogs at the same time.
 - `rebuild` computes a project's rows from the worklogs themselves: when the worker starts and
   the project has none, or its zone changed. The digest uses the roll-up only when it was built
   in the zone the digest asks for, and otherwise sums the worklogs itself.
@@ -57,10 +58,9 @@ from service.schema import utcnow
 
 log = logging.getLogger(__name__)
 
-# Slot: what one worklog's seconds count towards.
-Slot = tuple[
-    str, datetime, str, str
-]  # project_key, day (UTC instant of local midnight), author, components
+# Where one worklog's seconds count: project key, day (the UTC instant of the local midnight that
+# starts it), author ("" for none), components (JSON text).
+Slot = tuple[str, datetime, str, str]
 
 
 @dataclass(frozen=True)
