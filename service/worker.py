@@ -33,13 +33,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 
 
-def default_batch_size(engine: Engine) -> int:
-    """Events per transaction. SQLite's one writer makes intake wait for a whole batch: 50 keep
-    that wait well under intake's 100 ms p99 while a worker drains a burst (200 measured 164 ms
-    on a slow day). PostgreSQL's intake never waits for the worker, so batches can be larger."""
-    return 50 if engine.dialect.name == "sqlite" else 200
-
-
 @dataclass
 class WorkerStats:
     handled: int = 0
@@ -51,7 +44,7 @@ def process_batch(
     engine: Engine,
     mapping: Mapping,
     *,
-    batch_size: int | None = None,
+    batch_size: int = 200,
     now: Callable[[], datetime] = utcnow,
     stats: WorkerStats | None = None,
     observe: Callable[[float], None] | None = None,
@@ -69,7 +62,7 @@ def process_batch(
             select(inbox.c.id, inbox.c.body, inbox.c.attempts, inbox.c.delivery_id)
             .where(inbox.c.status == "pending")
             .order_by(inbox.c.id)
-            .limit(batch_size or default_batch_size(engine))
+            .limit(batch_size)
             .with_for_update(skip_locked=True)
         ).all()
         claimed = len(rows)
@@ -215,7 +208,7 @@ def _reason(exc: Exception) -> str:
 
 
 def drain_inbox(
-    engine: Engine, mapping: Mapping, *, batch_size: int | None = None, retries: int = 5
+    engine: Engine, mapping: Mapping, *, batch_size: int = 200, retries: int = 5
 ) -> WorkerStats:
     """Until the inbox is empty. A batch the database refused (locked by another worker past
     the busy timeout, a deadlock) rolled back whole and is simply tried again."""
