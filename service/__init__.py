@@ -20,6 +20,7 @@ def create_app(overrides: Mapping[str, Any] | Settings | None = None) -> Flask:
     from service.db import make_engine
     from service.metrics import Metrics
     from service.runtime import Runtime
+    from service.unread_body import drain_after_request
 
     settings = overrides if isinstance(overrides, Settings) else load_settings(overrides=overrides)
     check_intake(settings)
@@ -37,6 +38,7 @@ def create_app(overrides: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(previews.bp)
     app.register_blueprint(feedback.bp)
+    app.after_request(drain_after_request)
     # Intake's route, without Flask's dispatch: see `service.webhooks.FastPath`.
     app.wsgi_app = webhooks.FastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -29,6 +29,7 @@ from service.runtime import Runtime, get_runtime
 from service.schema import utcnow
 from service.settings import Settings
 from service.signature import token_matches, verify
+from service.unread_body import drain
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -129,10 +130,12 @@ class FastPath:
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
             return self.wsgi_app(environ, start_response)
         with self.app.app_context():
+            req = Request(environ)
             try:
-                response, status = handle(Request(environ))
+                response, status = handle(req)
             except Exception as exc:  # noqa: BLE001 - answered as the app's handlers would
                 response, status = errors.error_for(exc)
+            drain(req.stream, get_runtime().settings.max_body + 1)  # see service.unread_body
             response.status_code = status  # what Flask does with a view's (response, status)
             return response(environ, start_response)
 
