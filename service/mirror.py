@@ -325,19 +325,23 @@ def _held_worklog(conn: Connection, worklog_id: str) -> dict[str, Any] | None:
     return dict(found) if found else None
 
 
-@lru_cache(maxsize=4)
-def _worklog_insert(dialect_name: str) -> Any:
+def _worklog_values(dialect_name: str) -> Any:
+    """INSERT of a whole worklog row, in the dialect whose ON CONFLICT clauses we need."""
     dialect = sqlite if dialect_name == "sqlite" else postgresql
     table = schema.worklogs
-    stmt = dialect.insert(table).values({c.name: bindparam(c.name) for c in table.columns})
-    return stmt.on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+    return dialect.insert(table).values({c.name: bindparam(c.name) for c in table.columns})
+
+
+@lru_cache(maxsize=4)
+def _worklog_insert(dialect_name: str) -> Any:
+    stmt = _worklog_values(dialect_name)
+    return stmt.on_conflict_do_nothing(index_elements=["id"]).returning(schema.worklogs.c.id)
 
 
 @lru_cache(maxsize=4)
 def _worklog_update(dialect_name: str) -> Any:
-    dialect = sqlite if dialect_name == "sqlite" else postgresql
     table = schema.worklogs
-    stmt = dialect.insert(table).values({c.name: bindparam(c.name) for c in table.columns})
+    stmt = _worklog_values(dialect_name)
     held = table.c
     return stmt.on_conflict_do_update(
         index_elements=["id"],
