@@ -140,8 +140,15 @@ def drain_postgres(url: str) -> int:
         while True:
             cur.execute(CLAIM.replace("?", "%s") + " FOR UPDATE SKIP LOCKED", (BATCH,))
             rows = cur.fetchall()
-            handled += apply_batch(execute_many, rows)
+            try:
+                done = apply_batch(execute_many, rows)
+            except psycopg.errors.DeadlockDetected:
+                # Two processes inserting the same new issue in opposite orders: PostgreSQL
+                # rolls one batch back, and it is claimed again, as the service's worker does.
+                conn.rollback()
+                continue
             conn.commit()
+            handled += done
             if not rows:
                 return handled
 
