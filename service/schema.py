@@ -261,6 +261,8 @@ scope_changes = Table(
     Column("impact_version", Integer, nullable=False, server_default="1"),  # bumped on re-pricing
     Column("written_version", Integer, nullable=False, server_default="0"),  # last one in Jira
     UniqueConstraint("project_key", "issue_id"),
+    # Every issue event asks for the changes of its issue, in any project.
+    Index("ix_scope_changes_issue_id", "issue_id"),
 )
 
 # Estimate raised on a baseline issue: reported as growth, not flagged.
