@@ -13,12 +13,13 @@ holds it, or (with only a date) it was created by then and not moved in later.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 
 from mappings.model import Project
 from service import schema
@@ -130,20 +131,46 @@ def growth(old_hours: float | None, new_hours: float | None) -> float | None:
 # --- the database edge ---------------------------------------------------------------------------
 
 
+_b = schema.baselines.c
+_NEWEST_CAPTURED = (
+    select(_b.id, _b.version, _b.name, _b.captured_at)
+    .where(_b.project_key == bindparam("project_key"))
+    .order_by(_b.version.desc())
+    .limit(1)
+)
+BATCH_BASELINES = "scopewatch.batch_baselines"
+
+
 def current_baseline(conn: Connection, project: Project) -> Baseline:
-    """The newest captured baseline of the project, else the mapping's date, else none."""
-    b = schema.baselines.c
-    row = conn.execute(
-        select(b.id, b.version, b.name, b.captured_at)
-        .where(b.project_key == project.key)
-        .order_by(b.version.desc())
-        .limit(1)
-    ).first()
+    """The newest captured baseline of the project, else the mapping's date, else none.
+
+    Inside `one_baseline_per_batch` it is read once per project and batch.
+    """
+    held: dict[str, Baseline] | None = conn.info.get(BATCH_BASELINES)
+    if held is not None and project.key in held:
+        return held[project.key]
+    row = conn.execute(_NEWEST_CAPTURED, {"project_key": project.key}).first()
     if row is not None:
-        return Baseline(at=row.captured_at, captured_id=row.id, version=row.version, name=row.name)
-    if project.baseline is not None:
-        return Baseline(at=project.baseline)
-    return NO_BASELINE
+        found = Baseline(at=row.captured_at, captured_id=row.id, version=row.version, name=row.name)
+    else:
+        found = NO_BASELINE if project.baseline is None else Baseline(at=project.baseline)
+    if held is not None:
+        held[project.key] = found
+    return found
+
+
+@contextmanager
+def one_baseline_per_batch(conn: Connection) -> Iterator[None]:
+    """The worker's batch reads each project's baseline once instead of once per issue event.
+
+    A capture committed while a batch runs applies from the next batch on, as if the batch had
+    run just before it: an event read a moment earlier would have seen the old one too.
+    """
+    conn.info[BATCH_BASELINES] = {}
+    try:
+        yield
+    finally:
+        conn.info.pop(BATCH_BASELINES, None)
 
 
 def baseline_members(

@@ -94,10 +94,13 @@ def _lock_key(issue_id: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+# Read twice per issue event: built once, it skips SQLAlchemy's statement building and cache key
+# (half of the read's cost; most of the rest is turning the row's columns into Python values).
+_ISSUE_BY_ID = select(schema.issues).where(schema.issues.c.id == bindparam("issue_id"))
+
+
 def get_issue(conn: Connection, issue_id: str) -> dict[str, Any] | None:
-    row = (
-        conn.execute(select(schema.issues).where(schema.issues.c.id == issue_id)).mappings().first()
-    )
+    row = conn.execute(_ISSUE_BY_ID, {"issue_id": issue_id}).mappings().first()
     return dict(row) if row else None
 
 

@@ -25,7 +25,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, false, func, insert, select, update
+from sqlalchemy import Connection, bindparam, false, func, insert, select, update
 
 from mappings.model import JiraFields, Mapping, Project
 from service import schema
@@ -38,6 +38,7 @@ from service.baseline import (
     is_scope_change,
 )
 from service.db import insert_ignore
+from service.mirror import get_issue
 from service.outbox import enqueue
 from service.pricing import (
     DECISIONS,
@@ -84,12 +85,10 @@ def evaluate_issue(
     """
     # Every event of every issue comes through here, inside the worker's write transaction:
     # the common paths cost a handful of small queries.
-    found = (
-        conn.execute(select(schema.issues).where(schema.issues.c.id == issue_id)).mappings().first()
-    )
+    found = get_issue(conn, issue_id)
     if found is None:
         return
-    issue = IssueFacts.from_row(dict(found))
+    issue = IssueFacts.from_row(found)
     changes = _changes_of_issue(conn, issue.id)
     _withdraw_left_behind(conn, issue, changes, now)
     project = mapping.project(issue.project_key)
@@ -457,10 +456,14 @@ def _cancel_pending_writebacks(
 # --- small helpers ----------------------------------------------------------------------------
 
 
+_CHANGES_OF_ISSUE = select(schema.scope_changes).where(
+    schema.scope_changes.c.issue_id == bindparam("issue_id")
+)
+
+
 def _changes_of_issue(conn: Connection, issue_id: str) -> list[dict[str, Any]]:
     """In every project: an issue moved between projects can have had a change in each."""
-    query = select(schema.scope_changes).where(schema.scope_changes.c.issue_id == issue_id)
-    return [dict(row) for row in conn.execute(query).mappings()]
+    return [dict(row) for row in conn.execute(_CHANGES_OF_ISSUE, {"issue_id": issue_id}).mappings()]
 
 
 def _change_by_issue(conn: Connection, project_key: str, issue_id: str) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from mappings.model import Mapping
 from service import schema, worklog_rollup
+from service.baseline import one_baseline_per_batch
 from service.events import EventContext, dispatch
 from service.mirror import forget_batch_caches, lock_free_issues
 from service.schema import utcnow
@@ -78,7 +79,7 @@ def process_batch(
             kept = [n for n, issue_id in enumerate(issue_ids) if issue_id not in busy]
             rows, documents = [rows[n] for n in kept], [documents[n] for n in kept]
             issue_ids = [issue_ids[n] for n in kept]
-        with worklog_rollup.batch(conn, issue_ids):
+        with worklog_rollup.batch(conn, issue_ids), one_baseline_per_batch(conn):
             try:
                 # The common case: every event applies. One savepoint for the batch keeps the
                 # statements per event to what the handler needs.

@@ -10,11 +10,12 @@ import subprocess
 import sys
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from mappings import load_mapping
 from service import inbox, schema
 from service.db import reader
+from service.schema import utcnow
 from service.worker import drain_inbox
 from tests.support import ROOT, app_settings, fixture_body
 
@@ -246,3 +247,32 @@ def test_people_are_remembered_by_display_name_for_the_client_facing_digest(engi
     names = {r["id"]: r["display_name"] for r in rows(engine, schema.people)}
     assert names["5f8a1c2b3d4e5f6a7b8c9d01"] == "Alice Dev"
     assert names["alice"] == "Alice Dev"  # Data Center: by user name
+
+
+def test_a_baseline_captured_between_batches_applies_to_the_next_batch(engine):
+    # Each batch reads the baseline once; the next batch, on the same pooled connection, must
+    # read it again, or issues in a snapshot captured meanwhile would be flagged as new scope.
+    first = fixture_body("cloud_issue_created")
+    deliver(engine, first)
+    drain_inbox(engine, MAPPING)
+    with engine.begin() as conn:
+        baseline_id = conn.execute(
+            insert(schema.baselines).values(
+                project_key="ACME", version=1, name="v1", captured_at=utcnow()
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(schema.baseline_items).values(
+                baseline_id=baseline_id, issue_id="10102", key="ACME-102",
+                issue_type="Story", status="To Do",
+            )
+        )  # fmt: skip
+    second = copy.deepcopy(first)
+    second["issue"].update(id="10102", key="ACME-102")
+    third = copy.deepcopy(first)
+    third["issue"].update(id="10103", key="ACME-103")
+    deliver(engine, second, third)
+    drain_inbox(engine, MAPPING)
+    flagged = {r["issue_id"] for r in rows(engine, schema.scope_changes)}
+    # 10101 was new scope under the mapping's date; 10102 is in the snapshot, 10103 is not.
+    assert flagged == {"10101", "10103"}
