@@ -9,11 +9,13 @@ every writing transaction so two writers never deadlock upgrading a read lock. R
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from sqlite3 import SQLITE_BUSY
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine, Table, bindparam, create_engine, event
@@ -23,6 +25,9 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 READONLY = "scopewatch_readonly"
 AUTOCOMMIT = "scopewatch_autocommit"
+BUSY_TIMEOUT = "scopewatch_busy_timeout_ms"
+# How long intake sleeps between tries for SQLite's write lock (see `_wait_briefly_for_the_writer`).
+WRITER_POLL_SECONDS = 0.0005
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) -> Engine:
@@ -40,7 +45,8 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        record.info[BUSY_TIMEOUT] = busy_timeout_ms  # for `_wait_briefly_for_the_writer`
         # Take transaction control away from pysqlite so that we can say BEGIN IMMEDIATE ourselves.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -260,19 +266,46 @@ def _execute_committed(
     # SQLite connections commit each statement already (see `_on_connect`). On PostgreSQL the
     # driver's autocommit saves the BEGIN and COMMIT round trips, as `autocommit` does, and is
     # switched off again before the connection goes back to the pool.
-    on_sqlite = dialect.name == "sqlite"
     dbapi_connection = pooled.dbapi_connection
     assert dbapi_connection is not None  # a connection just checked out of the pool
-    if not on_sqlite:
-        dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")
+    if dialect.name == "sqlite":
+        return _wait_briefly_for_the_writer(pooled, sql, params)
+    dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")
     cursor = pooled.cursor()
     try:
         cursor.execute(sql, params)
         return max(cursor.rowcount, 0)
     finally:
         cursor.close()
-        if not on_sqlite:
-            dialect.reset_isolation_level(dbapi_connection)
+        dialect.reset_isolation_level(dbapi_connection)
+
+
+def _wait_briefly_for_the_writer(pooled: PoolProxiedConnection, sql: str, params: Any) -> int:
+    """One committed statement on SQLite, trying for the write lock every half millisecond.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 ms and so on between tries, so a
+    delivery that found the lock taken (the other web worker's INSERT, a worker's batch) slept
+    on long after it was free: with two web workers taking turns, those sleeps were most of
+    intake's p99 on SQLite. Here SQLite gives up at once and we try again soon, until the
+    engine's busy timeout has passed; the connection gets its busy timeout back afterwards.
+    """
+    dbapi_connection: Any = pooled.dbapi_connection
+    timeout_ms = int(pooled.info.get(BUSY_TIMEOUT, 5000))
+    deadline = time.monotonic() + timeout_ms / 1000
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                cursor = dbapi_connection.execute(sql, params)
+            except dbapi_connection.OperationalError as exc:
+                locked = getattr(exc, "sqlite_errorcode", 0) & 0xFF == SQLITE_BUSY  # any BUSY_*
+                if not locked or time.monotonic() >= deadline:
+                    raise
+                time.sleep(WRITER_POLL_SECONDS)
+                continue
+            return max(cursor.rowcount, 0)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={timeout_ms}")
 
 
 @contextmanager

@@ -16,6 +16,16 @@ def count(app, table) -> int:
         return conn.execute(select(func.count()).select_from(table)).scalar()
 
 
+def post_signed(app, body: bytes):
+    """A signed delivery through a fresh test client of `app` (not the `jira` fixture's app)."""
+    return app.test_client().post(
+        "/webhooks/jira",
+        data=body,
+        content_type="application/json",
+        headers={"X-Hub-Signature": sign(SECRET, body)},
+    )
+
+
 def test_a_signed_jira_event_is_stored_and_answered_202(app, jira):
     response = jira.post(fixture_body("cloud_issue_created"), delivery_id="d-1")
     assert response.status_code == 202
@@ -137,24 +147,48 @@ def test_a_locked_sqlite_database_answers_503_so_that_jira_retries(sqlite_url):
     other_writer.execute("BEGIN EXCLUSIVE")
     try:
         body = json.dumps(fixture_body("cloud_issue_created")).encode()
-        response = app.test_client().post(
-            "/webhooks/jira",
-            data=body,
-            content_type="application/json",
-            headers={"X-Hub-Signature": sign(SECRET, body)},
-        )
+        response = post_signed(app, body)
     finally:
         other_writer.rollback()
         other_writer.close()
     assert response.status_code == 503
     assert response.headers["Retry-After"]
-    retry = app.test_client().post(
-        "/webhooks/jira",
-        data=body,
-        content_type="application/json",
-        headers={"X-Hub-Signature": sign(SECRET, body)},
-    )
+    retry = post_signed(app, body)
     assert retry.status_code == 202
+
+
+def test_a_delivery_waits_out_a_brief_writer_and_the_connection_keeps_its_busy_timeout(
+    sqlite_url,
+):
+    import sqlite3
+    import threading
+
+    from service import create_app
+    from tests.support import app_settings
+
+    app = create_app(app_settings(sqlite_url))
+    engine = app.extensions["scopewatch"].engine
+
+    def hold_the_write_lock(seconds: float) -> threading.Thread:
+        path = sqlite_url.removeprefix("sqlite:///")
+        writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        writer.execute("BEGIN IMMEDIATE")
+        held = threading.Timer(seconds, lambda: (writer.rollback(), writer.close()))
+        held.start()
+        return held
+
+    held = hold_the_write_lock(0.3)  # a worker's batch, say
+    body = json.dumps(fixture_body("cloud_issue_created")).encode()
+    response = post_signed(app, body)
+    held.join()
+    assert response.status_code == 202
+    assert count(app, schema.inbox) == 1
+    # Intake tries for the lock on its own; the pooled connection it used must wait for a
+    # writer again afterwards, as every other transaction expects.
+    held = hold_the_write_lock(0.3)
+    with engine.begin() as conn:
+        conn.execute(schema.inbox.update().values(attempts=1))
+    held.join()
 
 
 def test_other_methods_and_paths_still_go_through_flask(app, client, jira):
