@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -12,7 +13,13 @@ log = logging.getLogger(__name__)
 
 def error_response(status: int, message: str) -> tuple[Response, int]:
     """`{"error": {"status": 400, "message": "…"}}`: one line a person can act on."""
-    return jsonify(error={"status": status, "message": message}), status
+    return Response(error_body(status, message), status, mimetype="application/json"), status
+
+
+def error_body(status: int, message: str) -> bytes:
+    """The JSON of `error_response`; it needs no app context (intake's fast path has none)."""
+    document = {"error": {"status": status, "message": message}}
+    return json.dumps(document, separators=(",", ":")).encode() + b"\n"
 
 
 def init_app(app: Flask) -> None:

@@ -5,9 +5,11 @@ raw body, then the envelope. Only a signed (or token-authenticated) body reaches
 stranger cannot fill the rejected log. The row is committed before any 2xx, and a database that
 cannot take it answers 503 so that Jira retries.
 
+`handle` works on plain data: a `Delivery` (what intake reads of a request) in, an `Answer` out.
 The route is the blueprint's, but under `create_app` requests to it take `FastPath`, a WSGI
-middleware that calls the same `handle` without Flask's dispatch: intake must keep up with a bare
-WSGI receiver (issue #7), and Flask's per-request machinery was then its largest cost.
+middleware that builds the `Delivery` from the WSGI environ and writes the `Answer` itself,
+without Flask's dispatch or werkzeug's request and response objects: intake must keep up with a
+bare WSGI receiver (issue #7), and those were then most of its cost outside the INSERT.
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING
+from urllib.parse import parse_qs
 
 from flask import Blueprint, Flask, Request, Response, current_app, request
-from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wsgi import get_content_length, get_input_stream
 
 from service import errors, inbox
 from service.db import is_unavailable
-from service.errors import error_response
 from service.metrics import Metrics
 from service.runtime import Runtime, get_runtime
 from service.schema import utcnow
@@ -39,44 +43,90 @@ log = logging.getLogger(__name__)
 
 PATH = "/webhooks/jira"
 JSON_TYPES = {"application/json"}
-# The two answers to a stored delivery never change: made once, not by jsonify per request.
+# The two answers to a stored delivery never change: made once, not per request.
 STORED = b'{"status":"stored"}\n'
 DUPLICATE = b'{"status":"duplicate"}\n'
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """What intake reads of an HTTP request."""
+
+    content_length: int | None
+    content_type: str | None
+    stream: IO[bytes]  # the body; werkzeug's stream stops at Content-Length
+    signature: str | None  # X-Hub-Signature
+    delivery_id: str | None  # X-Atlassian-Webhook-Identifier
+    token: str | None  # ?token=, for a Jira that cannot sign (see PRODUCT.md)
+
+    @classmethod
+    def of_request(cls, req: Request) -> Delivery:
+        return cls(
+            content_length=req.content_length,
+            content_type=req.content_type,
+            stream=req.stream,
+            signature=req.headers.get("X-Hub-Signature"),
+            delivery_id=req.headers.get("X-Atlassian-Webhook-Identifier"),
+            token=req.args.get("token"),
+        )
+
+    @classmethod
+    def of_environ(cls, environ: WSGIEnvironment) -> Delivery:
+        """As `of_request` reads it, straight from the environ."""
+        query = environ.get("QUERY_STRING")
+        return cls(
+            content_length=get_content_length(environ),
+            content_type=environ.get("CONTENT_TYPE"),
+            stream=get_input_stream(environ),
+            signature=environ.get("HTTP_X_HUB_SIGNATURE"),
+            delivery_id=environ.get("HTTP_X_ATLASSIAN_WEBHOOK_IDENTIFIER"),
+            token=parse_qs(query).get("token", [None])[0] if query else None,
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes  # JSON
+    retry_after: str | None = None
+
+
+def error_answer(status: int, message: str) -> Answer:
+    return Answer(status, errors.error_body(status, message))
+
+
 @bp.post(PATH)
-def receive() -> tuple[Response, int]:
-    return handle(request)
-
-
-def handle(req: Request) -> tuple[Response, int]:
-    started = time.perf_counter()
-    response = _receive(get_runtime(), req)
+def receive() -> Response:
     metrics: Metrics = current_app.extensions["scopewatch.metrics"]
-    metrics.count_delivery(response[1], time.perf_counter() - started)
-    return response
+    return _response(handle(get_runtime(), metrics, Delivery.of_request(request)))
 
 
-def _receive(runtime: Runtime, req: Request) -> tuple[Response, int]:
+def handle(runtime: Runtime, metrics: Metrics, delivery: Delivery) -> Answer:
+    started = time.perf_counter()
+    answer = _receive(runtime, delivery)
+    metrics.count_delivery(answer.status, time.perf_counter() - started)
+    return answer
+
+
+def _receive(runtime: Runtime, delivery: Delivery) -> Answer:
     limit = runtime.settings.max_body
-    length = req.content_length
+    length = delivery.content_length
     if (length or 0) > limit:
-        return error_response(413, f"body larger than {limit} bytes")
-    if _mimetype(req.content_type) not in JSON_TYPES:
-        return error_response(415, "Content-Type must be application/json")
+        return error_answer(413, f"body larger than {limit} bytes")
+    if _mimetype(delivery.content_type) not in JSON_TYPES:
+        return error_answer(415, "Content-Type must be application/json")
     # Read what the sender announced, not a buffer of the whole limit; one byte past the limit
     # tells a body without Content-Length (chunked) that is too long.
-    body = req.stream.read(limit + 1 if length is None else length)
+    body = delivery.stream.read(limit + 1 if length is None else length)
     if len(body) > limit:
-        return error_response(413, f"body larger than {limit} bytes")
-    if not _authentic(runtime.settings, req, body):
-        return error_response(401, "missing or invalid X-Hub-Signature")
-    delivery_id = req.headers.get("X-Atlassian-Webhook-Identifier")
+        return error_answer(413, f"body larger than {limit} bytes")
+    if not _authentic(runtime.settings, delivery, body):
+        return error_answer(401, "missing or invalid X-Hub-Signature")
     try:
         event = inbox.event_name(body)
     except inbox.BadDelivery as bad:
-        return _keep_rejected(body, delivery_id, str(bad))
-    return _store(runtime.engine, body, event, delivery_id)
+        return _keep_rejected(runtime, body, delivery.delivery_id, str(bad))
+    return _store(runtime, body, event, delivery.delivery_id)
 
 
 def _mimetype(content_type: str | None) -> str:
@@ -84,77 +134,90 @@ def _mimetype(content_type: str | None) -> str:
     return (content_type or "").partition(";")[0].strip(" \t").lower()
 
 
-def _authentic(settings: Settings, req: Request, body: bytes) -> bool:
+def _authentic(settings: Settings, delivery: Delivery, body: bytes) -> bool:
     if not settings.webhook_secret:
         return settings.insecure_dev
-    header = req.headers.get("X-Hub-Signature")
-    if header is not None:
-        return verify(settings.webhook_secret, body, header)
-    return token_matches(settings.webhook_secret, req.args.get("token"))
+    if delivery.signature is not None:
+        return verify(settings.webhook_secret, body, delivery.signature)
+    return token_matches(settings.webhook_secret, delivery.token)
 
 
-def _store(
-    engine: Engine, body: bytes, event: str, delivery_id: str | None
-) -> tuple[Response, int]:
+def _store(runtime: Runtime, body: bytes, event: str, delivery_id: str | None) -> Answer:
     try:
         outcome = inbox.store_committed(
-            engine, body=body, event=event, delivery_id=delivery_id, now=utcnow()
+            runtime.engine, body=body, event=event, delivery_id=delivery_id, now=utcnow()
         )
     except SQLAlchemyError as exc:
         return _unavailable(exc)
     if outcome == "duplicate":
-        return _answer(DUPLICATE, 200)
-    return _answer(STORED, 202)
+        return Answer(200, DUPLICATE)
+    return Answer(202, STORED)
 
 
-def _answer(body: bytes, status: int) -> tuple[Response, int]:
-    return Response(body, status, mimetype="application/json"), status
+def _response(answer: Answer) -> Response:
+    response = Response(answer.body, answer.status, mimetype="application/json")
+    if answer.retry_after:
+        response.headers["Retry-After"] = answer.retry_after
+    return response
 
 
 class FastPath:
-    """WSGI middleware: `POST /webhooks/jira` skips Flask's dispatch, everything else goes on.
+    """WSGI middleware: `POST /webhooks/jira` skips Flask, everything else goes on.
 
-    Why: with the INSERT on the driver, Flask's own work per request (request context, URL
-    matching, request and response hooks) cost about 0.13 ms of intake's 0.42 ms in process, and
-    intake is held to 0.8x a bare WSGI receiver. What it skips, intake does not use: no hooks,
-    cookies or session. The request goes to the route's own `handle`, inside the app context
-    (settings, engine, JSON), and an exception gets the answer of the app's error handlers.
-    `create_app` installs it; the route stays registered, so the URL map still shows it.
+    Why: in process, Flask's dispatch and werkzeug's request and response objects cost intake
+    about a third of its CPU per delivery outside the INSERT, and intake is held to 0.8x a bare
+    WSGI receiver. What it skips, intake does not use: no hooks, cookies or session. The request
+    goes to the route's own `handle`; an exception gets the answer of the app's error handlers,
+    in the app context they need. `create_app` installs it; the route stays registered, so the
+    URL map still shows it and a bare Flask app (tests) serves it the ordinary way.
     """
 
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
+        self.runtime: Runtime = app.extensions["scopewatch"]
+        self.metrics: Metrics = app.extensions["scopewatch.metrics"]
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
             return self.wsgi_app(environ, start_response)
+        delivery = Delivery.of_environ(environ)
+        unread = self.runtime.settings.max_body + 1
+        try:
+            answer = handle(self.runtime, self.metrics, delivery)
+        except Exception as exc:  # noqa: BLE001 - answered as the app's handlers would
+            drain(delivery.stream, unread)
+            return self._failed(exc, environ, start_response)
+        drain(delivery.stream, unread)  # see service.unread_body
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(answer.body)))]
+        if answer.retry_after:
+            headers.append(("Retry-After", answer.retry_after))
+        start_response(f"{answer.status} {HTTP_STATUS_CODES[answer.status]}", headers)
+        return [answer.body]
+
+    def _failed(
+        self, exc: Exception, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
         with self.app.app_context():
-            req = Request(environ)
-            try:
-                response, status = handle(req)
-            except Exception as exc:  # noqa: BLE001 - answered as the app's handlers would
-                response, status = errors.error_for(exc)
-            drain(req.stream, get_runtime().settings.max_body + 1)  # see service.unread_body
-            response.status_code = status  # what Flask does with a view's (response, status)
+            response, status = errors.error_for(exc)
+            response.status_code = status
             return response(environ, start_response)
 
 
-def _keep_rejected(body: bytes, delivery_id: str | None, reason: str) -> tuple[Response, int]:
+def _keep_rejected(runtime: Runtime, body: bytes, delivery_id: str | None, reason: str) -> Answer:
     log.warning("delivery refused: %s", reason, extra={"delivery_id": delivery_id})
     try:
-        with get_runtime().engine.begin() as conn:
+        with runtime.engine.begin() as conn:
             inbox.reject(conn, body=body, delivery_id=delivery_id, reason=reason, now=utcnow())
     except SQLAlchemyError as exc:
         # Jira would not retry a 400 anyway; keeping the reason matters more than keeping the body.
         log.warning("could not keep a rejected delivery: %s", type(exc).__name__)
-    return error_response(400, reason)
+    return error_answer(400, reason)
 
 
-def _unavailable(exc: SQLAlchemyError) -> tuple[Response, int]:
+def _unavailable(exc: SQLAlchemyError) -> Answer:
     log.warning("database unavailable for intake: %s", type(exc).__name__)
     if not is_unavailable(exc):
         raise exc
-    response, status = error_response(503, "database unavailable, retry later")
-    response.headers["Retry-After"] = "5"
-    return response, status
+    answer = error_answer(503, "database unavailable, retry later")
+    return Answer(answer.status, answer.body, retry_after="5")
