@@ -86,6 +86,10 @@ def section(data: dict[str, Any]) -> str:
         parts.append(f"Skipped: {result.skipped}.")
     else:
         parts.append(markdown_table([row(f) for f in result.figures], COLUMNS))
+    missed = [f for f in result.figures if f.met is False]
+    if missed:
+        parts += ["", "**Missed, why, and what would fix it:**", ""]
+        parts += [f"- {f.name}: {f.if_missed or 'no profile on record yet.'}" for f in missed]
     if result.notes:
         parts.append("")
         parts += [f"- {note}" for note in result.notes]
