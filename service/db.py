@@ -251,6 +251,30 @@ def insert_ignore_many(
             cursor.close()
 
 
+def insert_ignore_returning(
+    conn: Connection, table: Table, row: Mapping[str, Any], returning: str
+) -> Any | None:
+    """`insert_ignore` of one row in `conn`'s transaction; the `returning` column's value if the
+    row went in, else None.
+
+    Through the driver, as `insert_ignore_many`: the worker stores one worklog per event, and
+    SQLAlchemy's execution cost more than the INSERT (59 us against 24 us on SQLite).
+    """
+    if not conn.in_transaction():
+        conn.begin()  # as SQLAlchemy's autobegin would, so the row never commits on its own
+    dialect = conn.dialect
+    stmt = _driver_insert_ignore(dialect, table, tuple(row), returning)
+    pooled = conn.connection
+    with _driver_errors(dialect, stmt.sql, pooled.dbapi_connection, conn.invalidate):
+        cursor = pooled.cursor()
+        try:
+            cursor.execute(stmt.sql, stmt.params(row))
+            found = cursor.fetchone()
+        finally:
+            cursor.close()
+    return None if found is None else found[0]
+
+
 def _pipelined_returning(cursor: Any, sql: str, params: list[Any]) -> set[Any]:
     cursor.executemany(sql, params, returning=True)
     keys: set[Any] = set()

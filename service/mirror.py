@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from mappings.model import Mapping
 from service import schema, worklog_rollup
-from service.db import insert_ignore, upsert
+from service.db import insert_ignore, insert_ignore_returning, upsert
 from service.jira_payloads import (
     dig,
     issue_row,
@@ -299,7 +299,7 @@ def apply_worklog(
     """
     new = {**row, "deleted": deleted}
     held = None
-    if conn.execute(_worklog_insert(conn.dialect.name), new).first() is None:
+    if insert_ignore_returning(conn, schema.worklogs, new, "id") is None:
         held = _held_worklog(conn, row["id"])
         if not _worklog_wins(held, row, deleted):
             return
@@ -328,23 +328,12 @@ def _held_worklog(conn: Connection, worklog_id: str) -> dict[str, Any] | None:
     return dict(found) if found else None
 
 
-def _worklog_values(dialect_name: str) -> Any:
-    """INSERT of a whole worklog row, in the dialect whose ON CONFLICT clauses we need."""
-    dialect = sqlite if dialect_name == "sqlite" else postgresql
-    table = schema.worklogs
-    return dialect.insert(table).values({c.name: bindparam(c.name) for c in table.columns})
-
-
-@lru_cache(maxsize=4)
-def _worklog_insert(dialect_name: str) -> Any:
-    stmt = _worklog_values(dialect_name)
-    return stmt.on_conflict_do_nothing(index_elements=["id"]).returning(schema.worklogs.c.id)
-
-
 @lru_cache(maxsize=4)
 def _worklog_update(dialect_name: str) -> Any:
+    """INSERT of a whole worklog row that replaces the held one only if it wins."""
+    dialect = sqlite if dialect_name == "sqlite" else postgresql
     table = schema.worklogs
-    stmt = _worklog_values(dialect_name)
+    stmt = dialect.insert(table).values({c.name: bindparam(c.name) for c in table.columns})
     held = table.c
     return stmt.on_conflict_do_update(
         index_elements=["id"],
