@@ -324,8 +324,8 @@ def report(result: BenchResult, runs: list[Run], stored: dict[str, int]) -> None
 RATE_IF_MISSED = (
     "profile of 2026-11-23 (py-spy on both gunicorn workers; in process, 5,000 deliveries): the "
     "service spends about 0.25 ms of CPU per delivery in process, the reference 0.10-0.13 ms. "
-    "The INSERT is 0.16 ms of ours against the reference's 0.12: the inbox row updates four "
-    "B-trees (the key, the two dedupe keys, the worker's claim index), the reference's table one. "
+    "On SQLite the INSERT is 0.16 ms of ours against the reference's 0.12: the inbox row updates "
+    "four B-trees (the key, the two dedupe keys, the worker's claim index), the reference's one. "
     "The rest is spread thin (pooled connection, bind values, the JSON envelope check, metrics; "
     "none over 10 us). Per-round ratios also swing by 0.1 or more with the reference's own rate. "
     "What would close the gap: fewer B-trees per delivery (the dedupe key as the primary key), "
