@@ -237,18 +237,12 @@ def insert_ignore_many(
     """
     if not rows:
         return set()
-    dialect = conn.dialect
-    stmt = _driver_insert_ignore(dialect, table, tuple(rows[0]), returning)
+    stmt = _driver_insert_ignore(conn.dialect, table, tuple(rows[0]), returning)
     params = [stmt.params(row) for row in rows]
-    pooled = conn.connection
-    with _driver_errors(dialect, stmt.sql, pooled.dbapi_connection, conn.invalidate):
-        cursor = pooled.cursor()
-        try:
-            if dialect.driver == "psycopg":
-                return _pipelined_returning(cursor, stmt.sql, params)
-            return {key for p in params for (key,) in cursor.execute(stmt.sql, p).fetchall()}
-        finally:
-            cursor.close()
+    with _driver_cursor(conn, stmt.sql) as cursor:
+        if conn.dialect.driver == "psycopg":
+            return _pipelined_returning(cursor, stmt.sql, params)
+        return {key for p in params for (key,) in cursor.execute(stmt.sql, p).fetchall()}
 
 
 def insert_ignore_returning(
@@ -260,19 +254,25 @@ def insert_ignore_returning(
     Through the driver, as `insert_ignore_many`: the worker stores one worklog per event, and
     SQLAlchemy's execution cost more than the INSERT (59 us against 24 us on SQLite).
     """
+    stmt = _driver_insert_ignore(conn.dialect, table, tuple(row), returning)
+    with _driver_cursor(conn, stmt.sql) as cursor:
+        cursor.execute(stmt.sql, stmt.params(row))
+        found = cursor.fetchone()
+    return None if found is None else found[0]
+
+
+@contextmanager
+def _driver_cursor(conn: Connection, sql: str) -> Iterator[Any]:
+    """A driver cursor in `conn`'s transaction, its errors raised as SQLAlchemy's."""
     if not conn.in_transaction():
-        conn.begin()  # as SQLAlchemy's autobegin would, so the row never commits on its own
-    dialect = conn.dialect
-    stmt = _driver_insert_ignore(dialect, table, tuple(row), returning)
+        conn.begin()  # as SQLAlchemy's autobegin would, so no row commits on its own
     pooled = conn.connection
-    with _driver_errors(dialect, stmt.sql, pooled.dbapi_connection, conn.invalidate):
+    with _driver_errors(conn.dialect, sql, pooled.dbapi_connection, conn.invalidate):
         cursor = pooled.cursor()
         try:
-            cursor.execute(stmt.sql, stmt.params(row))
-            found = cursor.fetchone()
+            yield cursor
         finally:
             cursor.close()
-    return None if found is None else found[0]
 
 
 def _pipelined_returning(cursor: Any, sql: str, params: list[Any]) -> set[Any]:
