@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -62,7 +62,7 @@ def store(
     row = _row(body, event, delivery_id, now, source)
     if insert_ignore(conn, schema.inbox, row):
         return "stored"
-    _count_duplicate(conn, row)
+    _count_duplicates(conn, [row])
     return "duplicate"
 
 
@@ -78,7 +78,7 @@ def store_committed(
     if insert_ignore_committed(engine, schema.inbox, row):
         return "stored"
     with autocommit(engine) as conn:
-        _count_duplicate(conn, row)
+        _count_duplicates(conn, [row])
     return "duplicate"
 
 
@@ -149,7 +149,8 @@ def _keys(row: Row) -> set[tuple[str, str]]:
 
 
 def _count_duplicates(conn: Connection, rows: list[Row]) -> None:
-    """`_count_duplicate` for many rows: an UPDATE per distinct (body hash, delivery id)."""
+    """One more on the row each delivery repeats, found by body hash or by delivery id: an
+    UPDATE per distinct (body hash, delivery id)."""
     if not rows:
         return
     repeats = Counter((row["body_sha256"], row["delivery_id"]) for row in rows)
@@ -179,14 +180,6 @@ def _row(body: bytes, event: str, delivery_id: str | None, now: datetime, source
         "attempts": 0,
         "duplicates": 0,
     }
-
-
-def _count_duplicate(conn: Connection, row: Mapping[str, Any]) -> None:
-    """One more on the row a delivery repeats, found by body hash or by delivery id."""
-    same = schema.inbox.c.body_sha256 == row["body_sha256"]
-    if row["delivery_id"]:
-        same = or_(same, schema.inbox.c.delivery_id == row["delivery_id"])
-    conn.execute(update(schema.inbox).where(same).values(duplicates=schema.inbox.c.duplicates + 1))
 
 
 def reject(
