@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING
 from urllib.parse import parse_qs
 
@@ -219,5 +219,4 @@ def _unavailable(exc: SQLAlchemyError) -> Answer:
     log.warning("database unavailable for intake: %s", type(exc).__name__)
     if not is_unavailable(exc):
         raise exc
-    answer = error_answer(503, "database unavailable, retry later")
-    return Answer(answer.status, answer.body, retry_after="5")
+    return replace(error_answer(503, "database unavailable, retry later"), retry_after="5")
