@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from service.settings import Settings, check_intake, load_settings
@@ -11,8 +12,15 @@ if TYPE_CHECKING:  # `reports` imports service.schema and must not load Flask by
     from flask import Flask
 
 
-def create_app(overrides: Mapping[str, Any] | Settings | None = None) -> Flask:
-    """Defaults, then `SCOPEWATCH_*` from the environment, then `overrides` (tests)."""
+def create_app(
+    overrides: Mapping[str, Any] | Settings | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> Flask:
+    """Defaults, then `SCOPEWATCH_*` from the environment, then `overrides` (tests).
+
+    `clock` replaces the wall clock for every view (tests freeze it).
+    """
     from flask import Flask
 
     from mappings import load_mapping
@@ -30,6 +38,7 @@ def create_app(overrides: Mapping[str, Any] | Settings | None = None) -> Flask:
         settings=settings,
         engine=make_engine(settings.database_url),
         mapping=load_mapping(settings.mappings),
+        **({"clock": clock} if clock is not None else {}),
     )
     app.extensions["scopewatch.metrics"] = Metrics()
     errors.init_app(app)

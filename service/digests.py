@@ -33,7 +33,7 @@ def feedback_link(rt: Runtime, project_key: str, week: str) -> str | None:
         return None
     # One link per project and week: the same digest rebuilt shows the same link, answered once.
     nonce = hmac.new(secret.encode(), f"{project_key}/{week}".encode(), "sha256").hexdigest()[:24]
-    return f"{rt.settings.public_url}/feedback/{make_token(secret, project_key, week, nonce)}"
+    return f"{rt.settings.public_url}/feedback/{make_token(secret, project_key, week, nonce, now=rt.clock())}"
 
 
 def report_week(project: Project, week: str | None, now: datetime) -> str:

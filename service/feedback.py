@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from service import schema
 from service.digests import feedback_secret
 from service.runtime import get_runtime
-from service.schema import utcnow
 
 bp = Blueprint("feedback", __name__, template_folder="templates")
 
@@ -37,7 +36,7 @@ def form(token: str) -> tuple[str, int]:
     if secret is None:
         return _page("Feedback unavailable", "Feedback is not enabled on this server.", 404)
     try:
-        claim = read_token(secret, token)
+        claim = read_token(secret, token, now=rt.clock())
     except FeedbackTokenError as exc:
         return _page("Link not valid", REASONS.get(exc.reason, REASONS["forged"]), 400)
     if _answered(claim.nonce):
@@ -90,7 +89,7 @@ def _record(claim) -> tuple[str, int]:  # type: ignore[no-untyped-def]
                     happy=happy == "yes",
                     score=int(score),
                     comment=comment or None,
-                    at=utcnow(),
+                    at=get_runtime().clock(),
                 )
             )
     except IntegrityError:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import Engine
 
 from mappings.model import Mapping
+from service.schema import utcnow
 from service.settings import Settings
 
 
@@ -16,6 +19,8 @@ class Runtime:
     settings: Settings
     engine: Engine
     mapping: Mapping
+    # The one source of "now" for views and the engine: tests freeze it.
+    clock: Callable[[], datetime] = utcnow
 
 
 def get_runtime() -> Runtime:

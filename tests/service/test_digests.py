@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from reports.feedback_tokens import make_token
-from service import schema
+from service import create_app, schema
 from service.digests import build_digest, feedback_link, feedback_secret, is_due, report_week
-from tests.support import ADMIN
+from tests.support import ADMIN, app_settings
 
 AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}
 
@@ -65,7 +65,20 @@ def _form_path(app) -> str:
     return link.split("127.0.0.1:8080", 1)[1]
 
 
-def test_the_feedback_link_opens_a_form_and_records_one_answer(app, client):
+# Tuesday of week 48: the client answers week 47's digest the day after it arrived.
+ANSWERED_AT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen_app(db_url):
+    app = create_app(app_settings(db_url), clock=lambda: ANSWERED_AT)
+    app.testing = True
+    yield app
+    runtime(app).engine.dispose()
+
+
+def test_the_feedback_link_opens_a_form_and_records_one_answer(frozen_app):
+    app, client = frozen_app, frozen_app.test_client()
     path = _form_path(app)
     form = client.get(path)
     assert form.status_code == 200
@@ -84,6 +97,7 @@ def test_the_feedback_link_opens_a_form_and_records_one_answer(app, client):
     ]
     digest = build_digest(runtime(app), "ACME", "2026-W48", datetime(2026, 11, 30, tzinfo=UTC))
     assert digest["feedback"]["last"]["score"] == 8  # shown in the next week's digest
+    assert digest["feedback"]["last"]["at"] == "2026-11-24T11:00:00+01:00"
 
 
 def test_forged_and_expired_links_get_a_clear_page(app, client):
