@@ -1,8 +1,8 @@
 """Baseline capture of 5,000 sandbox issues: time and number of Jira calls.
 
 The sandbox (`service.sandbox.SandboxServer`) runs in a process of its own, filled by
-`POST /_sandbox/bulk`; `service.baseline_capture.capture_baseline` reads it through
-`service.jira_client.JiraClient`, as `scopewatch baseline capture` does (with its progress
+`POST /_sandbox/bulk`; `service.scope.capture.capture_baseline` reads it through
+`service.jira.client.JiraClient`, as `scopewatch baseline capture` does (with its progress
 callback, hence the count request). Calls are counted twice: by the client (`calls`) and by the
 sandbox's request log. The reference pages through the same search with a bare `requests`
 session, the fewest calls the API allows (Cloud's `/search/jql` serves at most 100 issues a page
@@ -34,7 +34,7 @@ PAGE = 100  # the sandbox's (and Jira Cloud's) ceiling for a search page with fi
 
 
 def modules_present() -> bool:
-    names = ("service.sandbox", "service.baseline_capture", "service.jira_client")
+    names = ("service.sandbox", "service.scope.capture", "service.jira.client")
     return all(importlib.util.find_spec(name) is not None for name in names)
 
 
@@ -68,10 +68,10 @@ def reference_capture(url: str, fields: list[str]) -> tuple[float, int, int]:
 
 def capture(ctx: Context, url: str) -> dict[str, Any]:
     from mappings import load_mapping
-    from service.baseline_capture import capture_baseline, capture_fields
-    from service.db import make_engine
-    from service.jira_client import JiraClient
-    from service.schema import utcnow
+    from service.jira.client import JiraClient
+    from service.scope.capture import capture_baseline, capture_fields
+    from service.store.engine import make_engine
+    from service.store.schema import utcnow
 
     mapping = load_mapping("mappings/sandbox.toml")
     db = sqlite_url(ctx.path("baseline.db"))
@@ -109,12 +109,12 @@ def capture(ctx: Context, url: str) -> dict[str, Any]:
 def run(ctx: Context) -> BenchResult:
     result = BenchResult(
         "baseline",
-        "Baseline capture: `service.baseline_capture.capture_baseline` via `JiraClient`",
+        "Baseline capture: `service.scope.capture.capture_baseline` via `JiraClient`",
         "a bare requests session paging the same search (same fields, 100 a page), storing "
         "nothing: the fewest calls and the least time the sandbox allows",
     )
     if not modules_present():
-        result.skipped = "service.sandbox, service.baseline_capture or service.jira_client missing"
+        result.skipped = "service.sandbox, service.scope.capture or service.jira.client missing"
         return result
     count = ctx.scale(5_000, 300)
     port = free_port()

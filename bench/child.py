@@ -28,7 +28,8 @@ def _status_mb(field: str) -> float:
 
 
 def drain(args: dict[str, Any]) -> Job:
-    """The loop of `service.worker.drain_inbox` until the inbox is empty, surviving a busy database.
+    """The loop of `service.mirror.worker.drain_inbox` until the inbox is empty, surviving a
+    busy database.
 
     drain_inbox lets OperationalError out (a SQLite writer that waited past its busy timeout, a
     PostgreSQL deadlock), and its counts with it; `scopewatch worker` (run_forever) logs the error,
@@ -38,8 +39,8 @@ def drain(args: dict[str, Any]) -> Job:
     from sqlalchemy.exc import OperationalError
 
     from mappings import load_mapping
-    from service.db import make_engine
-    from service.worker import WorkerStats, process_batch
+    from service.mirror.worker import WorkerStats, process_batch
+    from service.store.engine import make_engine
 
     engine = make_engine(args["url"])
     mapping = load_mapping(args["mapping"])
@@ -88,8 +89,8 @@ def reference_import(args: dict[str, Any]) -> Job:
 def digest(args: dict[str, Any]) -> Job:
     """`reports.digest.digest_for` on a read-only connection, as the digest command does."""
     from mappings import load_mapping
-    from reports.digest import digest_for
-    from service.db import make_engine, reader
+    from service.digest.load import digest_for
+    from service.store.engine import make_engine, reader
 
     engine = make_engine(args["url"])
     mapping = load_mapping(args["mapping"])

@@ -26,7 +26,7 @@ from typing import IO, Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from service.db import reachable
+from service.store.engine import reachable
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -139,8 +139,8 @@ def migrate(url: str, *, cli: bool = False) -> None:
     if cli:
         run_checked([str(VENV_BIN / "scopewatch"), "db", "upgrade"], env=service_env(url))
         return
-    from service.db import make_engine
-    from service.migrate import upgrade
+    from service.store.engine import make_engine
+    from service.store.migrate import upgrade
 
     engine = make_engine(url)
     try:

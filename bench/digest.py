@@ -127,8 +127,8 @@ def build_rollup(url: str) -> float:
     The history was written straight into the tables, past the worker that keeps the roll-up
     current event by event, so it is built here; the digest then reads it.
     """
-    from service.db import make_engine
-    from service.worklog_rollup import rebuild
+    from service.mirror.rollup import rebuild
+    from service.store.engine import make_engine
 
     engine = make_engine(url)
     started = time.perf_counter()

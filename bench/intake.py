@@ -42,7 +42,7 @@ from bench.core import (
     service_env,
     sqlite_url,
 )
-from service.signature import sign
+from service.intake.signature import sign
 
 LUA = Path(__file__).with_name("signed_bodies.lua")
 WRK_THREADS = 2  # one per core; wrk is event-driven, so this does not cap connections

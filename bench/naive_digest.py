@@ -4,7 +4,7 @@
 budget shows: spent (to the period's end), spent this week, and spent by week, by author and by
 category, each worklog priced at its author's rate. Written the way a competent pandas user would
 write it first: vectorised, each distinct component list parsed once. What it does not do is
-leave the summing to the database, which is what `reports.load` does.
+leave the summing to the database, which is what `reports.frames` does.
 
 It computes a subset of the digest (no scope, EVM, forecast, blockers), so it is a generous
 reference: the real digest does strictly more work.

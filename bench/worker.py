@@ -50,7 +50,7 @@ IF_MISSED = (
 
 
 def scope_engine_present() -> bool:
-    return importlib.util.find_spec("service.scope") is not None
+    return importlib.util.find_spec("service.scope.engine") is not None
 
 
 def new_events(count: int, first_issue: int, known: int, worklogs_only: bool) -> Iterator[tuple]:
@@ -121,14 +121,16 @@ def check(url: str) -> dict[str, int]:
 def run(ctx: Context) -> BenchResult:
     result = BenchResult(
         "worker",
-        f"Worker: inbox to mirror, {PROCESSES} processes (`service.worker.drain_inbox`'s loop)",
+        f"Worker: inbox to mirror, {PROCESSES} processes "
+        "(`service.mirror.worker.drain_inbox`'s loop)",
         "`bench/reference_worker.py`: the same claim and durable upserts per batch of 200 with "
         "the raw driver (executemany), on a copy of the same database",
     )
     worklogs_only = not scope_engine_present()
     if worklogs_only:
         result.notes.append(
-            "service.scope (the scope engine) is not in the tree yet: issue events would fail in "
+            "service.scope.engine (the scope engine) is not in the tree yet: "
+            "issue events would fail in "
             "the worker, so this run measures worklog_created events only"
         )
     events, deadline = ctx.scale(40_000, 200), ctx.scale(45, 20)

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from mappings.model import Statuses
-from reports.load import Frames, map_distinct, rows_of, utc
+from reports.frames import Frames, map_distinct, rows_of, utc
 from reports.period import Period
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from mappings.model import Mapping, Project
 from reports.evm import planned_share
-from reports.load import Frames, map_distinct, micros, utc
+from reports.frames import Frames, map_distinct, micros, utc
 from reports.period import Period, add_weeks, period_for, week_name, weeks_from
 from reports.scope import approved_cost_at, changes_at, changes_over_time
 

@@ -16,14 +16,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection
 
 from mappings.model import Mapping, Project
 from reports.blockers import calculate_blockers
 from reports.budget import calculate_budget, calculate_series
 from reports.evm import calculate_evm
 from reports.forecast import calculate_forecast, p85_date
-from reports.load import Frames, load_frames, utc
+from reports.frames import Frames, utc
 from reports.period import Period, period_for, zone
 from reports.risks import calculate_questions, calculate_risks
 from reports.scope import (
@@ -173,16 +172,6 @@ def build_digest(
         "series": calculate_series(frames, mapping, project, period, scope["baseline_hours"]),
     }
     return finalize(digest, period.tz)
-
-
-def digest_for(
-    conn: Connection, mapping: Mapping, project_key: str, week: str, **kw: Any
-) -> dict[str, Any]:
-    """Reads the project's mirror as of the week's end and builds its digest."""
-    project = _project(mapping, project_key)
-    period = period_for(week, project.digest.tz)
-    frames = load_frames(conn, project_key, period.end_utc, tz=project.digest.tz)
-    return build_digest(frames, mapping, project_key, week, **kw)
 
 
 def finalize(value: Any, tz: str, key: str = "") -> Any:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mappings.model import Project
-from reports.load import micros, utc
+from reports.frames import micros, utc
 from reports.period import Period, add_weeks, period_for, week_name, weeks_from
 
 THROUGHPUT_WEEKS = 12

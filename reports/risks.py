@@ -13,7 +13,7 @@ import pandas as pd
 
 from mappings.model import Project
 from reports.blockers import age_days
-from reports.load import map_distinct, rows_of, utc
+from reports.frames import map_distinct, rows_of, utc
 from reports.period import Period
 
 CPI_ALARM = 0.9

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mappings.model import Mapping, Project
-from reports.load import Frames, map_distinct, micros, utc
+from reports.frames import Frames, map_distinct, micros, utc
 from reports.period import Period
 
 DECISIONS = ("pending", "approved", "rejected")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mappings.model import Statuses
-from reports.load import Frames, map_distinct, micros, rows_of, utc
+from reports.frames import Frames, map_distinct, micros, rows_of, utc
 from reports.period import Period
 
 STATE_COLUMNS = [

@@ -1,56 +1,19 @@
-"""scopewatch's web service. `create_app()` is the only way to get an app: no module-level app."""
+"""scopewatch's service. `create_app()` is the only way to get an app: no module-level app.
+
+The factory lives in `service.web.app`; it is named here too because `service:create_app()` is
+what gunicorn and operators are told to run. It is imported on first use, so that the CLI, the
+worker and `reports` do not load Flask by importing a package of `service`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-from service.settings import Settings, check_intake, load_settings
-
-if TYPE_CHECKING:  # `reports` imports service.schema and must not load Flask by doing so
-    from flask import Flask
+from typing import Any
 
 
-def create_app(
-    overrides: Mapping[str, Any] | Settings | None = None,
-    *,
-    clock: Callable[[], datetime] | None = None,
-) -> Flask:
-    """Defaults, then `SCOPEWATCH_*` from the environment, then `overrides` (tests).
+def create_app(*args: Any, **kwargs: Any) -> Any:
+    from service.web.app import create_app as factory
 
-    `clock` replaces the wall clock for every view (tests freeze it).
-    """
-    from flask import Flask
-
-    from mappings import load_mapping
-    from service import api, errors, feedback, health, previews, webhooks
-    from service.db import make_engine
-    from service.metrics import Metrics
-    from service.runtime import Runtime
-    from service.unread_body import drain_after_request
-
-    settings = overrides if isinstance(overrides, Settings) else load_settings(overrides=overrides)
-    check_intake(settings)
-    app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = None  # intake bounds the body itself, with a clear 413
-    app.extensions["scopewatch"] = Runtime(
-        settings=settings,
-        engine=make_engine(settings.database_url),
-        mapping=load_mapping(settings.mappings),
-        **({"clock": clock} if clock is not None else {}),
-    )
-    app.extensions["scopewatch.metrics"] = Metrics()
-    errors.init_app(app)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(webhooks.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(previews.bp)
-    app.register_blueprint(feedback.bp)
-    app.after_request(drain_after_request)
-    # Intake's route, without Flask's dispatch: see `service.webhooks.FastPath`.
-    app.wsgi_app = webhooks.FastPath(app, app.wsgi_app)  # type: ignore[method-assign]
-    return app
+    return factory(*args, **kwargs)
 
 
 __all__ = ["create_app"]

@@ -10,8 +10,8 @@ from flask import current_app
 from sqlalchemy import Engine
 
 from mappings.model import Mapping
-from service.schema import utcnow
 from service.settings import Settings
+from service.store.schema import utcnow
 
 
 @dataclass(frozen=True)

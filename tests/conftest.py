@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from service import create_app, schema
-from service.db import make_engine, reachable
-from service.migrate import upgrade
+from service import create_app
+from service.store import schema
+from service.store.engine import make_engine, reachable
+from service.store.migrate import upgrade
 from tests.support import JiraSender, app_settings
 
 PG_SERVER = os.environ.get(

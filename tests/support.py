@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from service.signature import sign
+from service.intake.signature import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-webhook-secret-5a1d"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from service.metrics import Metrics
+from service.web.metrics import Metrics
 from tests.support import ROOT
 
 OPERATING = ROOT / "docs" / "operating.md"
@@ -33,7 +33,7 @@ def documented() -> set[str]:
 def test_every_metric_the_doc_names_is_exposed():
     known = set().union(*exposed().values())
     unknown = documented() - known
-    assert not unknown, f"docs/operating.md names metrics that service/metrics.py lacks: {unknown}"
+    assert not unknown, f"docs/operating.md names metrics that service/web/metrics.py lacks: {unknown}"
 
 
 def test_every_exposed_metric_is_documented():

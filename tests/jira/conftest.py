@@ -14,10 +14,10 @@ from sqlalchemy import Engine
 
 from mappings import load_mapping
 from mappings.model import Mapping
-from service.db import make_engine
-from service.jira_client import JiraClient
-from service.migrate import upgrade
+from service.jira.client import JiraClient
 from service.sandbox import SandboxServer
+from service.store.engine import make_engine
+from service.store.migrate import upgrade
 from tests.jira.jira_site import JiraSite, make_client
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from typing import Any
 import requests
 
 from mappings.model import Mapping
-from service.jira_client import JiraClient
+from service.jira.client import JiraClient
 
 LOGIN = ("sandbox@example.com", "sandbox-token")
 

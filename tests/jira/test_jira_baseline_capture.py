@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, func, select
 
 from mappings.model import Mapping
-from service.baseline_capture import capture_baseline, list_baselines
-from service.db import reader
-from service.jira_client import JiraClient
-from service.schema import baseline_items
+from service.jira.client import JiraClient
+from service.scope.capture import capture_baseline, list_baselines
+from service.store.engine import reader
+from service.store.schema import baseline_items
 from tests.jira.jira_site import JiraSite
 
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from mappings.model import Mapping
-from service.jira_client import JiraClient, JiraRejected, JiraRetryLater, missing_custom_fields
+from service.jira.client import JiraClient, JiraRejected, JiraRetryLater, missing_custom_fields
 from tests.jira.jira_site import LOGIN, JiraSite, make_client
 
 

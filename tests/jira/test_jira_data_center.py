@@ -16,7 +16,7 @@ import pytest
 from werkzeug.wrappers import Response
 
 from mappings.model import Mapping
-from service.jira_client import JiraClient
+from service.jira.client import JiraClient
 from service.sandbox import SandboxServer
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from mappings.model import Mapping
-from service import outbox
-from service.jira_client import JiraClient
-from service.schema import outbox as outbox_table
-from service.schema import scope_changes
+from service.jira.client import JiraClient
+from service.outbox import queue as outbox
+from service.store.schema import outbox as outbox_table
+from service.store.schema import scope_changes
 from tests.jira.jira_site import JiraSite, make_client
 
 PROPERTY = "scopewatch.impact"
@@ -22,7 +22,7 @@ MARKER = "[scopewatch change 12]"
 
 
 def _payload(key: str, text: str = "Outside the baseline of 1 Sep 2026: 6.0 h.") -> dict[str, Any]:
-    """The shape the scope engine enqueues (see `service.scope.writeback_payload`)."""
+    """The shape the scope engine enqueues (see `service.scope.engine.writeback_payload`)."""
     return {
         "issue_key": key,
         "labels_add": ["scope-change"],
@@ -286,7 +286,7 @@ def test_two_workers_share_the_outbox_and_each_effect_lands_once(
 def test_each_finished_job_is_logged_with_its_issue_key(
     engine: Engine, site: JiraSite, jira_client: JiraClient, now: datetime, caplog
 ) -> None:
-    caplog.set_level("INFO", logger="service.outbox")
+    caplog.set_level("INFO", logger="service.outbox.queue")
     _enqueue(engine, site, "ACME-9", now)
     outbox.run_due(engine, jira_client, now=now)
     [done] = [r for r in caplog.records if r.getMessage().endswith("done")]

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, func, select
 
 from mappings.model import Mapping
-from service.db import reader
-from service.jira_client import JiraClient
-from service.reconcile import last_sweep, reconcile, sweep_jql
-from service.schema import issues, outbox, scope_changes
+from service.jira.client import JiraClient
+from service.mirror.reconcile import last_sweep, reconcile, sweep_jql
+from service.store.engine import reader
+from service.store.schema import issues, outbox, scope_changes
 from tests.jira.jira_site import JiraSite
 
 

@@ -33,7 +33,7 @@ from urllib.parse import quote
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from service.signature import sign
+from service.intake.signature import sign
 from tests.support import ADMIN, ROOT, SECRET, fixture_body
 
 JIRA_EMAIL = "scopewatch-bot@agency.example"
@@ -304,7 +304,8 @@ def raw_request(port: int, head: bytes, body: bytes = b"", timeout: float = 5) -
 _ZYGOTE = """
 import os, signal, sys
 from service.cli import main
-import service.worker, service.outbox, service.jira_client, service.scope, service.events
+import service.mirror.worker, service.outbox.queue, service.jira.client
+import service.scope.engine, service.mirror.events
 # Children are reaped by the kernel: the test kills them by pid and never waits for them.
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)
 print("ready", flush=True)
@@ -509,7 +510,7 @@ class JiraWorld:
 
     def client(self, **options: Any) -> Any:
         from mappings import load_mapping
-        from service.jira_client import JiraClient
+        from service.jira.client import JiraClient
 
         options = {"max_wait": 30.0, "backoff": 0.1, "backoff_max": 1.0, **options}
         return JiraClient(self.url, JIRA_EMAIL, JIRA_TOKEN, load_mapping(MAPPINGS), **options)
@@ -519,9 +520,9 @@ class JiraWorld:
     def settle(self, client: Any, *, now: Any = None, rounds: int = 20) -> None:
         """Worker rounds (inbox, then due outbox jobs) until Jira and we are both quiet."""
         from mappings import load_mapping
-        from service.outbox import run_due
-        from service.schema import utcnow
-        from service.worker import drain_inbox
+        from service.mirror.worker import drain_inbox
+        from service.outbox.queue import run_due
+        from service.store.schema import utcnow
 
         mapping = load_mapping(MAPPINGS)
         for _ in range(rounds):
@@ -536,7 +537,7 @@ class JiraWorld:
     def pending_inbox(self) -> int:
         from sqlalchemy import func, select
 
-        from service import schema
+        from service.store import schema
 
         with self.engine.connect() as conn:
             return int(
@@ -550,7 +551,7 @@ class JiraWorld:
     def table(self, name: str) -> list[dict[str, Any]]:
         from sqlalchemy import select
 
-        from service import schema
+        from service.store import schema
 
         with self.engine.connect() as conn:
             table = getattr(schema, name)
@@ -560,8 +561,8 @@ class JiraWorld:
         """Time-warp: every outbox lease has run out (as it would, minutes after a crash)."""
         from sqlalchemy import update
 
-        from service import schema
-        from service.schema import utcnow
+        from service.store import schema
+        from service.store.schema import utcnow
 
         outbox = schema.outbox
         with self.engine.begin() as conn:

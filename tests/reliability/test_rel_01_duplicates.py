@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from service.signature import sign
+from service.intake.signature import sign
 from tests.reliability.harness import Effects, JiraWorld
 from tests.support import SECRET
 

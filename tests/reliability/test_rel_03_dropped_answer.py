@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from service.jira_client import JiraClient
-from service.schema import utcnow
+from service.jira.client import JiraClient
+from service.store.schema import utcnow
 from tests.reliability.harness import Effects, JiraWorld
 
 

@@ -20,10 +20,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from mappings import load_mapping
-from service import create_app, schema
-from service.db import make_engine
-from service.migrate import upgrade
-from service.worker import drain_inbox, process_batch
+from service import create_app
+from service.mirror.worker import drain_inbox, process_batch
+from service.store import schema
+from service.store.engine import make_engine
+from service.store.migrate import upgrade
 from tests.reliability.harness import MAPPINGS, Delivery, PrivatePostgres, worklog_event
 from tests.support import app_settings
 

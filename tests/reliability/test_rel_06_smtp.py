@@ -1,6 +1,6 @@
 """Case 6: the mail server says "later", says "never", and the scheduler fires twice.
 
-A real SMTP server (aiosmtpd on loopback) answers from a script. `service.digests.send_digests`
+A real SMTP server (aiosmtpd on loopback) answers from a script. `service.digest.build.send_digests`
 runs over both projects of the sandbox mapping: a temporary 421/451 is retried until the mail is
 accepted (one e-mail), a 550 fails that project's digest with the server's reason while the other
 project's digest still goes, and a retry after the refusal is lifted sends it once, under the same
@@ -20,15 +20,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select
 
-import reports.delivery
+import service.digest.deliver
 from mappings import load_mapping
 from reports.mail import send_message
-from service.db import make_engine
-from service.digests import send_digests
+from service.digest.build import send_digests
+from service.digest.schedule import Scheduler
 from service.runtime import Runtime
-from service.scheduler import Scheduler
-from service.schema import digest_sends
 from service.settings import Settings
+from service.store.engine import make_engine
+from service.store.schema import digest_sends
 from tests.reliability.harness import ADMIN, MAPPINGS, SECRET, free_port
 from tests.smtp_sink import ScriptedSink
 
@@ -51,7 +51,7 @@ def sink() -> Iterator[tuple[ScriptedSink, int]]:
 def short_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """The real retry loop and doubling, with a test-sized first wait."""
     quick = functools.partial(send_message, retry_wait=RETRY_WAIT)
-    monkeypatch.setattr(reports.delivery, "send_message", quick)
+    monkeypatch.setattr(service.digest.deliver, "send_message", quick)
 
 
 def runtime(engine: Engine, db_url: str, smtp_port: int) -> Runtime:

@@ -37,10 +37,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reports.feedback_tokens import make_token
-from service import create_app, schema
-from service.db import make_engine
-from service.migrate import upgrade
-from service.signature import sign
+from service import create_app
+from service.intake.signature import sign
+from service.store import schema
+from service.store.engine import make_engine
+from service.store.migrate import upgrade
 from tests.reliability.harness import RawHttp, ServeProcess
 from tests.support import ADMIN, SECRET, app_settings
 
@@ -477,7 +478,7 @@ def test_weeks_at_the_edge_of_the_calendar_or_far_from_the_project_are_a_400(
     tmp_path: Path, figures: dict[str, Any]
 ) -> None:
     """Found by this fuzz: 9999-W52 and 0001-W01 overflowed datetime (a 500), and far-off weeks
-    took tens of seconds to build. Fixed in reports/period.py and service/digests.py."""
+    took tens of seconds to build. Fixed in reports/period.py and service/digest/build.py."""
     # In-process, so that a regression's 500 does not land in the shared server's log.
     url = f"sqlite:///{tmp_path / 'scopewatch.db'}"
     engine = make_engine(url)

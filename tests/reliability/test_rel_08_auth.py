@@ -22,10 +22,11 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from reports.feedback_tokens import make_token
-from service import create_app, schema
-from service.digests import feedback_secret
-from service.schema import utcnow
-from service.signature import sign, token_matches, verify
+from service import create_app
+from service.digest.build import feedback_secret
+from service.intake.signature import sign, token_matches, verify
+from service.store import schema
+from service.store.schema import utcnow
 from tests.reliability.harness import (
     Delivery,
     ServeProcess,
@@ -37,7 +38,7 @@ from tests.support import ADMIN, ROOT, SECRET, app_settings
 
 def inbox_state(db_url: str) -> tuple[int, int, int]:
     """(inbox rows, duplicates counted, rejected rows), read from outside the server."""
-    from service.db import make_engine
+    from service.store.engine import make_engine
 
     engine = make_engine(db_url)
     try:
@@ -323,6 +324,6 @@ def test_no_secret_is_compared_with_equals_in_the_source() -> None:
     assert offenders == []
     uses = [p.name for p in sources if "compare_digest" in p.read_text(encoding="utf-8")]
     assert "signature.py" in uses
-    assert "api.py" in uses, "service/api.py checks the admin token without compare_digest"
+    assert "api.py" in uses, "service/web/api.py checks the admin token without compare_digest"
     feedback_source = (ROOT / "reports" / "feedback_tokens.py").read_text(encoding="utf-8")
     assert "from itsdangerous import" in feedback_source

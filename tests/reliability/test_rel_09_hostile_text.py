@@ -25,11 +25,12 @@ from sqlalchemy import func, select
 from mappings import load_mapping
 from reports.mail import build_message
 from reports.render import render_html, render_text, subject
-from service import create_app, schema
-from service.db import reader
-from service.digests import build_digest
-from service.export import export_scope_changes
-from service.worker import drain_inbox
+from service import create_app
+from service.digest.build import build_digest
+from service.mirror.worker import drain_inbox
+from service.scope.export import export_scope_changes
+from service.store import schema
+from service.store.engine import reader
 from tests.reliability.harness import MAPPINGS
 from tests.support import JiraSender, app_settings, fixture_body
 

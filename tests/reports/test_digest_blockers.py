@@ -4,7 +4,7 @@ import pandas as pd
 
 from mappings.model import Statuses
 from reports.blockers import calculate_blockers
-from reports.load import empty_frames, frames_from_records
+from reports.frames import empty_frames, frames_from_records
 from reports.period import period_for
 from reports.timeline import issue_state
 

@@ -4,7 +4,7 @@ import pandas as pd
 
 from mappings.model import DigestSchedule, JiraFields, Mapping, Project
 from reports.budget import calculate_budget, calculate_series, category_of, worklog_cost
-from reports.load import empty_frames, frames_from_records
+from reports.frames import empty_frames, frames_from_records
 from reports.period import period_for
 
 PROJECT = Project(

@@ -17,9 +17,10 @@ import pytest
 from sqlalchemy import create_engine, insert
 
 from mappings.model import DigestSchedule, JiraFields, Mapping, Project, Statuses
-from reports.digest import build_digest, digest_for
-from reports.load import frames_from_records
-from service import schema
+from reports.digest import build_digest
+from reports.frames import frames_from_records
+from service.digest.load import digest_for
+from service.store import schema
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OCT30 = datetime(2026, 10, 30, 9, tzinfo=BERLIN)  # before the baseline: agreed scope

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, insert
 
-from reports.load import SCHEMAS, empty_frames, frames_from_records, load_frames, rows_of
-from service import schema
+from reports.frames import SCHEMAS, empty_frames, frames_from_records, rows_of
+from service.digest.load import load_frames
+from service.store import schema
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UNTIL = datetime(2026, 11, 23, tzinfo=BERLIN)  # the end of 2026-W47 in Berlin

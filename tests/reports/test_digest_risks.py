@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from mappings.model import Project, Statuses
-from reports.load import empty_frames, frames_from_records
+from reports.frames import empty_frames, frames_from_records
 from reports.period import period_for
 from reports.risks import calculate_questions, calculate_risks
 from reports.scope import changes_at

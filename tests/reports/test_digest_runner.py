@@ -9,7 +9,7 @@ import pytest
 
 from mappings.model import DigestSchedule, JiraFields, Mapping, Project
 from reports.digest import build_digest, finalize
-from reports.load import empty_frames, frames_from_records
+from reports.frames import empty_frames, frames_from_records
 
 PROJECT = Project(
     key="ACME", client="Acme", currency="EUR", budget=10_000, start=date(2026, 11, 2),

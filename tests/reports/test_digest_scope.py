@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from mappings.model import JiraFields, Mapping, Project
-from reports.load import empty_frames, frames_from_records
+from reports.frames import empty_frames, frames_from_records
 from reports.period import period_for
 from reports.scope import baseline_hours_by_issue, calculate_scope, changes_at, issue_hours
 

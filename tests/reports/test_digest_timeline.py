@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from mappings.model import Statuses
-from reports.load import empty_frames, frames_from_records
+from reports.frames import empty_frames, frames_from_records
 from reports.period import period_for
 from reports.timeline import (
     calculate_milestones,

@@ -16,8 +16,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, insert, select
 from sqlalchemy.engine import Engine
 
-from reports.delivery import digest_message_id, send_once
-from service.schema import digest_sends, metadata
+from service.digest.deliver import digest_message_id, send_once
+from service.store.schema import digest_sends, metadata
 from tests.smtp_sink import ScriptedSink as Sink
 
 SAMPLE = Path(__file__).with_name("sample_digest.json")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, event
 
-from service import schema
-from service.db import make_engine
+from service.store import schema
+from service.store.engine import make_engine
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from mappings.model import DigestSchedule, JiraFields, Mapping, Project
-from service import schema
+from service.store import schema
 
 BASELINE_AT = datetime(2026, 9, 1, 9, tzinfo=UTC)
 BEFORE = datetime(2026, 8, 20, 10, tzinfo=UTC)

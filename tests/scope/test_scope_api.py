@@ -10,11 +10,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine, insert, select
 
-from service import errors, schema
-from service.api import bp
 from service.runtime import Runtime
-from service.scope import evaluate_issue
+from service.scope.engine import evaluate_issue
 from service.settings import Settings
+from service.store import schema
+from service.web import errors
+from service.web.api import bp
 from tests.scope.scope_support import MAPPING, NOW, issue_row
 
 TOKEN = "s3cret-admin-token"

@@ -4,8 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
-from service import schema
-from service.baseline import (
+from service.scope.baseline import (
     NO_BASELINE,
     Baseline,
     baseline_members,
@@ -14,7 +13,8 @@ from service.baseline import (
     is_growth_candidate,
     is_scope_change,
 )
-from service.pricing import IssueFacts
+from service.scope.pricing import IssueFacts
+from service.store import schema
 from tests.scope.scope_support import ACME, AFTER, BASELINE_AT, BEFORE, UNDATED, issue_row
 
 DATED = Baseline(at=BASELINE_AT)

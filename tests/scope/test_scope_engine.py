@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, update
 
-from service import schema
-from service.scope import (
+from service.scope.engine import (
     NotFound,
     approved_budget_extension,
     decide,
     evaluate_issue,
     list_changes,
 )
+from service.store import schema
 from tests.scope.scope_support import (
     AFTER,
     BEFORE,

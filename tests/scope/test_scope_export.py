@@ -7,9 +7,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import insert
 
-from service import schema
-from service.export import COLUMNS, export_scope_changes, neutralise
-from service.scope import evaluate_issue
+from service.scope.engine import evaluate_issue
+from service.scope.export import COLUMNS, export_scope_changes, neutralise
+from service.store import schema
 from tests.scope.scope_support import MAPPING, NOW, issue_row
 
 ATTACK = "=cmd|' /C calc'!A0"

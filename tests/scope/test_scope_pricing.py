@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.pricing import (
+from service.scope.pricing import (
     Hours,
     Impact,
     IssueFacts,

@@ -7,9 +7,10 @@ import random
 
 from sqlalchemy import delete, select
 
-from service import inbox, schema
-from service.bulk_import import import_jsonl
-from service.schema import utcnow
+from service.intake import inbox
+from service.intake.bulk_import import import_jsonl
+from service.store import schema
+from service.store.schema import utcnow
 
 # (body, delivery id): the cases that tell batch dedupe from line-by-line dedupe apart.
 EXISTING = [(b'{"webhookEvent": "e", "n": 0}', "W"), (b'{"webhookEvent": "e", "n": 9}', "Z")]

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from service import schema
-from service.db import insert_ignore_returning
+from service.store import schema
+from service.store.driver import insert_ignore_returning
 
 STARTED = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)
 

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from reports.feedback_tokens import make_token
-from service import create_app, schema
-from service.digests import build_digest, feedback_link, feedback_secret, is_due, report_week
+from service import create_app
+from service.digest.build import build_digest, feedback_link, feedback_secret, is_due, report_week
+from service.store import schema
 from tests.support import ADMIN, app_settings
 
 AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}

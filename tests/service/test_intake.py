@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import func, select
 
-from service import schema
-from service.signature import sign
+from service.intake.signature import sign
+from service.store import schema
 from tests.support import SECRET, fixture_body
 
 
@@ -202,7 +202,7 @@ def test_other_methods_and_paths_still_go_through_flask(app, client, jira):
 def test_an_unexpected_error_is_the_apps_json_500_naming_only_its_type(
     app, jira, monkeypatch, caplog
 ):
-    from service import inbox
+    from service.intake import inbox
 
     def broken(body: bytes) -> str:
         raise RuntimeError("postgresql://user:hunter2@db/secret")

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service import create_app
-from service.signature import sign
+from service.intake.signature import sign
 from tests.support import SECRET, app_settings
 
 json_values = st.recursive(

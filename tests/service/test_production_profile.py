@@ -16,9 +16,9 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from service import schema
-from service.db import make_engine
-from service.signature import sign
+from service.intake.signature import sign
+from service.store import schema
+from service.store.engine import make_engine
 from tests.service.test_serve_process import free_port, wait_until_up
 from tests.support import ROOT, SECRET, fixture_body
 

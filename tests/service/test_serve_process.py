@@ -11,7 +11,7 @@ import time
 
 import requests
 
-from service.signature import sign
+from service.intake.signature import sign
 from tests.support import ROOT, SECRET, app_settings, fixture_body
 
 

@@ -37,9 +37,9 @@ def test_the_wheel_alone_migrates_a_database_and_carries_its_templates(tmp_path)
     [wheel] = (tmp_path / "dist").glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in (
-        "service/migrations/env.py",
-        "service/migrations/versions/0001_initial_schema.py",
-        "service/templates/feedback_form.html",
+        "service/store/migrations/env.py",
+        "service/store/migrations/versions/0001_initial_schema.py",
+        "service/web/templates/feedback_form.html",
         "reports/templates/digest.html",
         "service/sandbox/seed.json",
         "mappings/sandbox.toml",

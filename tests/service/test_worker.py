@@ -13,17 +13,18 @@ import time
 from sqlalchemy import func, insert, select
 
 from mappings import load_mapping
-from service import inbox, schema
-from service.db import reader
-from service.schema import utcnow
-from service.worker import drain_inbox
+from service.intake import inbox
+from service.mirror.worker import drain_inbox
+from service.store import schema
+from service.store.engine import reader
+from service.store.schema import utcnow
 from tests.support import ROOT, app_settings, fixture_body
 
 MAPPING = load_mapping(ROOT / "mappings" / "sandbox.toml")
 
 
 def deliver(engine, *bodies, now=None):
-    from service.schema import utcnow
+    from service.store.schema import utcnow
 
     with engine.begin() as conn:
         for body in bodies:

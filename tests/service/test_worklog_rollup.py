@@ -20,11 +20,13 @@ import pytest
 from sqlalchemy import func, select
 
 from mappings import load_mapping
-from reports.load import load_frames
-from service import inbox, schema, worklog_rollup
-from service.db import make_engine, reader
-from service.schema import utcnow
-from service.worker import drain_inbox
+from service.digest.load import load_frames
+from service.intake import inbox
+from service.mirror import rollup as worklog_rollup
+from service.mirror.worker import drain_inbox
+from service.store import schema
+from service.store.engine import make_engine, reader
+from service.store.schema import utcnow
 from tests.support import ROOT
 
 MAPPING = load_mapping(ROOT / "mappings" / "sandbox.toml")  # ACME: Berlin, BETA: Vienna

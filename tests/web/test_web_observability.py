@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from service.signature import sign
+from service.intake.signature import sign
 from tests.service.test_serve_process import free_port, wait_until_up
 from tests.support import ROOT, SECRET, fixture_body
 

@@ -20,7 +20,8 @@ from markupsafe import escape
 from matplotlib import image as mpimg
 
 from reports.render import render_html, subject
-from service import create_app, worker
+from service import create_app
+from service.mirror import worker
 from tests.support import ADMIN, ROOT, JiraSender, app_settings, fixture_body
 from tests.web.browser import INSTALL_TIMEOUT, Chromium, serve_pages
 

@@ -22,9 +22,10 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from service import create_app, worker
-from service.db import make_engine
-from service.migrate import upgrade
+from service import create_app
+from service.mirror import worker
+from service.store.engine import make_engine
+from service.store.migrate import upgrade
 from tests.support import ADMIN, FIXTURES, ROOT, SECRET, JiraSender, app_settings, fixture_body
 
 SPEC = ROOT / "docs" / "openapi.yaml"

@@ -1,0 +1,139 @@
+"""Send each project's digest at most once per ISO week, however many schedulers try.
+
+The `digest_sends` row for (project, week) is claimed in its own committed transaction before SMTP
+is touched, so a second process finds the claim and stops. A claim left in "sending" (the process
+died mid-send) is never resent automatically: the client may already have the mail, and a
+duplicate is worse than a late digest. An operator who has checked can set the row to "failed";
+a failed row is retried by the next call with the same Message-ID, so a mail client that did get
+the first copy shows one message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from typing import Any, Literal
+
+from sqlalchemy import insert, null, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from reports.mail import SendResult, build_message, send_message
+from service.store.schema import digest_sends
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["sent", "already-sent", "failed", "in-progress"]
+# Past this, a "sending" claim is almost surely a crash: say so, but still do not resend.
+_STUCK_AFTER = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    row_id: int
+    message_id: str
+
+
+def digest_message_id(project_key: str, week: str, mail_from: str) -> str:
+    """`<digest.ACME.2026-W47@agency.example>`: the same for every attempt at that digest."""
+    _, at, domain = parseaddr(mail_from)[1].rpartition("@")
+    domain = domain if at else ""
+    return f"<digest.{_atom(project_key)}.{_atom(week)}@{_atom(domain) or 'scopewatch.invalid'}>"
+
+
+def send_once(
+    engine: Engine,
+    d: dict[str, Any],
+    *,
+    mail_from: str,
+    to: list[str],
+    smtp_url: str,
+    now: datetime,
+) -> Outcome:
+    """Send the digest `d` unless this project's digest for its week was sent or is being sent."""
+    project_key, week = str(d["project"]), str(d["week"])
+    message_id = digest_message_id(project_key, week, mail_from)
+    # Built before claiming: a rendering error then leaves no claim behind to block the week.
+    msg = build_message(d, mail_from=mail_from, to=to, message_id=message_id, date=now)
+
+    claim = _claim(engine, project_key, week, message_id, now)
+    if isinstance(claim, str):
+        log.info("digest %s %s not sent: %s", project_key, week, claim)
+        return claim
+    if claim.message_id != message_id:  # a retry keeps the Message-ID of the first attempt
+        msg.replace_header("Message-ID", claim.message_id)
+
+    started = time.monotonic()
+    result = send_message(msg, smtp_url)
+    sent_at = now + timedelta(seconds=time.monotonic() - started)
+    _record(engine, claim, result, sent_at)
+    log.info("digest %s %s: %s", project_key, week, "sent" if result.ok else result.error)
+    return "sent" if result.ok else "failed"
+
+
+def _claim(
+    engine: Engine, project_key: str, week: str, message_id: str, now: datetime
+) -> _Claim | Outcome:
+    """Our claim on the row, or why there is none ("already-sent" or "in-progress")."""
+    try:
+        with engine.begin() as conn:
+            inserted = conn.execute(
+                insert(digest_sends).values(
+                    project_key=project_key,
+                    week=week,
+                    status="sending",
+                    message_id=message_id,
+                    claimed_at=now,
+                )
+            )
+            key = inserted.inserted_primary_key
+            assert key is not None  # a single-row insert always reports its key
+            return _Claim(int(key[0]), message_id)
+    except IntegrityError:
+        pass  # the row exists: someone sent, is sending, or failed
+
+    this_week = (digest_sends.c.project_key == project_key) & (digest_sends.c.week == week)
+    with engine.begin() as conn:
+        # Compare-and-set: of two callers retrying a failed send, only one changes the row.
+        retried = conn.execute(
+            update(digest_sends)
+            .where(this_week, digest_sends.c.status == "failed")
+            .values(status="sending", claimed_at=now, error=None, refused=null())
+        )
+        row = conn.execute(select(digest_sends).where(this_week)).one()
+    if retried.rowcount == 1:
+        return _Claim(row.id, row.message_id)
+    if row.status == "sent":
+        return "already-sent"
+    if now - row.claimed_at > _STUCK_AFTER:
+        log.warning(
+            "digest %s %s has been 'sending' since %s: not resending; check the mailbox, then "
+            "set the digest_sends row to 'failed' to send again",
+            project_key,
+            week,
+            row.claimed_at.isoformat(),
+        )
+    return "in-progress"
+
+
+def _record(engine: Engine, claim: _Claim, result: SendResult, sent_at: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(digest_sends)
+            .where(digest_sends.c.id == claim.row_id)
+            .values(
+                status="sent" if result.ok else "failed",
+                sent_at=sent_at if result.ok else None,
+                error=result.error,
+                refused=result.refused or null(),  # SQL NULL, not the JSON text 'null'
+            )
+        )
+
+
+def _atom(text: str) -> str:
+    """Only characters that are safe inside a Message-ID."""
+    return re.sub(r"[^A-Za-z0-9.\-]", "", text)

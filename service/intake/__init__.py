@@ -1,0 +1,1 @@
+"""Webhook intake: verify, bound and store each delivery before answering; bulk import."""

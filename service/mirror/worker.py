@@ -1,0 +1,269 @@
+"""The worker: drains the inbox into the mirror, then runs due Jira effects from the outbox.
+
+A batch of inbox rows is claimed and processed in ONE transaction (`FOR UPDATE SKIP LOCKED` on
+PostgreSQL, so several workers share the inbox; SQLite's single writer does the same by itself).
+The mirror update and the row's `done` mark commit together, so `kill -9` at any point leaves
+either both or neither: after a restart every row is processed exactly once. Each row runs in a
+savepoint, so one bad event is marked failed (after a few attempts) without blocking the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.exc import OperationalError
+
+from mappings.model import Mapping
+from service.mirror import rollup as worklog_rollup
+from service.mirror.apply import forget_batch_caches, lock_free_issues
+from service.mirror.events import EventContext, dispatch
+from service.scope.baseline import one_baseline_per_batch
+from service.store import schema
+from service.store.schema import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+
+
+@dataclass
+class WorkerStats:
+    handled: int = 0
+    failed: int = 0
+    by_outcome: dict[str, int] = field(default_factory=dict)
+
+
+def process_batch(
+    engine: Engine,
+    mapping: Mapping,
+    *,
+    batch_size: int = 200,
+    now: Callable[[], datetime] = utcnow,
+    stats: WorkerStats | None = None,
+    observe: Callable[[float], None] | None = None,
+) -> int:
+    """Processes up to `batch_size` pending deliveries; returns how many rows it claimed
+    (some of which may have been left for a later batch, see `lock_free_issues`).
+
+    `observe` receives each event's processing time in seconds (the `/metrics` histogram).
+    """
+    stats = stats if stats is not None else WorkerStats()
+    inbox = schema.inbox
+    # The cache guard wraps the transaction, so a failed COMMIT also clears what it claims.
+    with engine.connect() as conn, _forgetting_caches_on_rollback(conn), conn.begin():
+        rows = conn.execute(
+            select(inbox.c.id, inbox.c.body, inbox.c.attempts, inbox.c.delivery_id)
+            .where(inbox.c.status == "pending")
+            .order_by(inbox.c.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        ).all()
+        claimed = len(rows)
+        if not claimed:
+            return 0
+        batch_now = now()
+        documents = [_parse(row.body) for row in rows]
+        issue_ids = [_issue_of(d) for d in documents]
+        # Before any change: events about one issue apply one transaction at a time. Those
+        # about an issue another worker is applying stay pending, for a later batch.
+        busy = lock_free_issues(conn, issue_ids)
+        if busy:
+            kept = [n for n, issue_id in enumerate(issue_ids) if issue_id not in busy]
+            rows, documents = [rows[n] for n in kept], [documents[n] for n in kept]
+            issue_ids = [issue_ids[n] for n in kept]
+        with worklog_rollup.batch(conn, issue_ids), one_baseline_per_batch(conn):
+            try:
+                # The common case: every event applies. One savepoint for the batch keeps the
+                # statements per event to what the handler needs.
+                with worklog_rollup.undoable(conn), conn.begin_nested():
+                    outcomes: list[str | None] = [
+                        _apply(conn, mapping, doc, batch_now, observe) for doc in documents
+                    ]
+            except OperationalError:
+                raise  # the database itself failed (deadlock, gone): retry the whole batch
+            except Exception:  # noqa: BLE001 - one bad event: redo the batch one savepoint each
+                forget_batch_caches(conn)
+                outcomes = _one_by_one(conn, mapping, rows, documents, batch_now, stats, observe)
+        done = [(row, outcome) for row, outcome in zip(rows, outcomes, strict=True) if outcome]
+        _mark_done(conn, [row.id for row, _ in done], batch_now)
+        for _, outcome in done:
+            stats.handled += 1
+            stats.by_outcome[outcome] = stats.by_outcome.get(outcome, 0) + 1
+    return claimed
+
+
+@contextmanager
+def _forgetting_caches_on_rollback(conn: Connection) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        forget_batch_caches(conn)
+        raise
+
+
+def _parse(body: bytes) -> dict[str, Any] | ValueError:
+    """The stored body as JSON; intake let only JSON objects in, but a hand-made row may not be."""
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        return exc
+    return document if isinstance(document, dict) else ValueError("body is not a JSON object")
+
+
+def _issue_of(document: dict[str, Any] | ValueError) -> str | None:
+    """The issue an event is about, for the per-issue lock (links touch no worklog sums)."""
+    if not isinstance(document, dict):
+        return None
+    issue, worklog = document.get("issue"), document.get("worklog")
+    if isinstance(worklog, dict) and worklog.get("issueId"):
+        return str(worklog["issueId"])
+    if isinstance(issue, dict) and issue.get("id"):
+        return str(issue["id"])
+    return None
+
+
+def _apply(
+    conn: Connection,
+    mapping: Mapping,
+    document: dict[str, Any] | ValueError,
+    now: datetime,
+    observe: Callable[[float], None] | None,
+) -> str:
+    if isinstance(document, ValueError):
+        raise document
+    started = time.perf_counter()
+    outcome = dispatch(EventContext(conn=conn, mapping=mapping, now=now), document)
+    if observe is not None:
+        observe(time.perf_counter() - started)
+    return outcome
+
+
+def _one_by_one(
+    conn: Connection,
+    mapping: Mapping,
+    rows: Sequence[Any],  # the claimed inbox rows: id, body, attempts, delivery_id
+    documents: list[dict[str, Any] | ValueError],
+    now: datetime,
+    stats: WorkerStats,
+    observe: Callable[[float], None] | None,
+) -> list[str | None]:
+    """Each event in its own savepoint: the bad one is recorded, the others still apply."""
+    outcomes: list[str | None] = []
+    for row, document in zip(rows, documents, strict=True):
+        try:
+            with worklog_rollup.undoable(conn), conn.begin_nested():
+                outcomes.append(_apply(conn, mapping, document, now, observe))
+        except OperationalError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a handler bug must not stop the inbox
+            forget_batch_caches(conn)
+            _record_failure(conn, row.id, row.attempts + 1, exc, now)
+            stats.failed += 1
+            outcomes.append(None)
+            log.warning(
+                "event %s failed (attempt %s): %s",
+                row.delivery_id or row.id,
+                row.attempts + 1,
+                _reason(exc),
+                extra={"delivery_id": row.delivery_id},
+            )
+    return outcomes
+
+
+def _mark_done(conn: Connection, ids: list[int], now: datetime) -> None:
+    if ids:
+        inbox = schema.inbox
+        conn.execute(
+            update(inbox)
+            .where(inbox.c.id.in_(ids))
+            .values(status="done", processed_at=now, attempts=inbox.c.attempts + 1, last_error=None)
+        )
+
+
+def _record_failure(
+    conn: Connection, row_id: int, attempts: int, exc: Exception, now: datetime
+) -> None:
+    status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+    conn.execute(
+        update(schema.inbox)
+        .where(schema.inbox.c.id == row_id)
+        .values(
+            attempts=attempts,
+            status=status,
+            last_error=_reason(exc),
+            processed_at=now if status == "failed" else None,
+        )
+    )
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def drain_inbox(
+    engine: Engine, mapping: Mapping, *, batch_size: int = 200, retries: int = 5
+) -> WorkerStats:
+    """Until the inbox is empty. A batch the database refused (locked by another worker past
+    the busy timeout, a deadlock) rolled back whole and is simply tried again."""
+    stats = WorkerStats()
+    failures = 0
+    while True:
+        try:
+            if not process_batch(engine, mapping, batch_size=batch_size, stats=stats):
+                return stats
+            failures = 0
+        except OperationalError as exc:
+            failures += 1
+            if failures > retries:
+                raise
+            log.warning("batch rolled back (%s), retrying", type(exc).__name__)
+            time.sleep(0.1 * 2**failures)
+
+
+def run_outbox(engine: Engine, client: object | None, *, now: datetime | None = None) -> int:
+    from service.outbox import queue as outbox
+
+    return outbox.run_due(engine, client, now=now or utcnow())  # type: ignore[arg-type]
+
+
+def run_forever(
+    engine: Engine,
+    mapping: Mapping,
+    client: object | None,
+    *,
+    stop: threading.Event,
+    poll_seconds: float = 1.0,
+    observe: Callable[[float], None] | None = None,
+) -> None:
+    """The long-running loop of `scopewatch worker` and of `scopewatch run`."""
+    rolled_up = False
+    while not stop.is_set():
+        try:
+            if not rolled_up:
+                worklog_rollup.ensure_built(engine, mapping)
+                rolled_up = True
+            busy = process_batch(engine, mapping, observe=observe) + run_outbox(engine, client)
+        except OperationalError as exc:
+            log.warning("database unavailable to the worker: %s", type(exc).__name__)
+            busy = 0
+        if not busy:
+            stop.wait(poll_seconds)
+
+
+def run_once(engine: Engine, mapping: Mapping, client: object | None) -> WorkerStats:
+    """`worker --once`: drain the inbox, then every Jira effect that is due now, and stop."""
+    worklog_rollup.ensure_built(engine, mapping)
+    stats = drain_inbox(engine, mapping)
+    deadline = time.monotonic() + 600
+    while run_outbox(engine, client) and time.monotonic() < deadline:
+        pass
+    return stats

@@ -1,0 +1,149 @@
+"""Capturing the agreed scope: every issue of a project, as Jira has it now, as a new baseline.
+
+Jira is read first, page by page, with only the fields a baseline keeps; the database is written
+once at the end, in one short transaction, so a capture that fails half-way leaves nothing behind
+and never holds the write lock while waiting on Jira. Each capture is a new version per project:
+the newest one is what the scope engine compares against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from mappings.model import Mapping, Project
+from service.jira.client import JiraClient
+from service.jira.payloads import issue_row
+from service.store.schema import baseline_items, baselines
+
+LARGEST_PAGE = 1000  # Jira lowers it to its own ceiling (Cloud: 100 with fields; DC: 1000)
+
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class BaselineSummary:
+    project_key: str
+    version: int
+    name: str
+    captured_at: datetime
+    issues: int
+    hours: float  # priced issues only, types in `exclude_types` left out
+    unestimated: int  # issues counted as scope that have no hours by any rule
+
+
+def capture_fields(mapping: Mapping) -> list[str]:
+    """What a baseline needs, and not a field more: pages come back bigger and faster."""
+    fields = ["summary", "issuetype", "status", "parent", "timeoriginalestimate", "timetracking"]
+    return [*fields, mapping.jira.story_points_field]
+
+
+def capture_baseline(
+    engine: Engine,
+    client: JiraClient,
+    mapping: Mapping,
+    project_key: str,
+    *,
+    name: str | None = None,
+    now: datetime,
+    progress: Progress | None = None,
+) -> BaselineSummary:
+    project = mapping.project(project_key)
+    if project is None:
+        raise ValueError(f"{mapping.source}: no project {project_key!r}")
+    items = _read_items(client, mapping, project_key, progress)
+    with engine.begin() as conn:
+        version = _next_version(conn, project_key)
+        label = name or f"Baseline v{version} ({now:%d %b %Y})"
+        baseline_id = conn.execute(
+            insert(baselines)
+            .values(project_key=project_key, version=version, name=label, captured_at=now)
+            .returning(baselines.c.id)
+        ).scalar_one()
+        if items:
+            conn.execute(insert(baseline_items), [{**i, "baseline_id": baseline_id} for i in items])
+    hours = [_hours(item, project, mapping) for item in items if _counts(item, project)]
+    return BaselineSummary(
+        project_key=project_key,
+        version=version,
+        name=label,
+        captured_at=now,
+        issues=len(items),
+        hours=round(sum(h for h in hours if h is not None), 1),
+        unestimated=sum(1 for h in hours if h is None),
+    )
+
+
+def list_baselines(conn: Connection, project_key: str) -> list[dict[str, Any]]:
+    """Captured baselines of a project, newest first, with how many issues each holds."""
+    counts = (
+        select(baseline_items.c.baseline_id, func.count().label("issues"))
+        .group_by(baseline_items.c.baseline_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            baselines.c.version,
+            baselines.c.name,
+            baselines.c.captured_at,
+            func.coalesce(counts.c.issues, 0).label("issues"),
+        )
+        .outerjoin(counts, counts.c.baseline_id == baselines.c.id)
+        .where(baselines.c.project_key == project_key)
+        .order_by(baselines.c.version.desc())
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+def _read_items(
+    client: JiraClient, mapping: Mapping, project_key: str, progress: Progress | None
+) -> list[dict[str, Any]]:
+    # Ordered by key so that paging is stable while people keep working in Jira.
+    jql = f'project = "{project_key}" ORDER BY key ASC'
+    total = client.count(f'project = "{project_key}"') if progress else None
+    items: dict[str, dict[str, Any]] = {}
+    for page in client.search_pages(jql, capture_fields(mapping), LARGEST_PAGE):
+        for issue in page:
+            row = issue_row(issue, mapping)
+            if row is not None:
+                items[row["id"]] = _item(row)
+        if progress:
+            progress(len(items), max(total or 0, len(items)) or None)
+    return list(items.values())
+
+
+def _item(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "issue_id": row["id"],
+        "key": row["key"],
+        "issue_type": row["issue_type"],
+        "status": row["status"],
+        "original_estimate_seconds": row["original_estimate_seconds"],
+        "story_points": row["story_points"],
+    }
+
+
+def _next_version(conn: Connection, project_key: str) -> int:
+    # Inside the writing transaction: BEGIN IMMEDIATE on SQLite, and the unique constraint on
+    # (project_key, version) makes a concurrent capture on PostgreSQL fail rather than collide.
+    held = conn.execute(
+        select(func.max(baselines.c.version)).where(baselines.c.project_key == project_key)
+    ).scalar()
+    return int(held or 0) + 1
+
+
+def _counts(item: dict[str, Any], project: Project) -> bool:
+    return item["issue_type"] not in project.exclude_types
+
+
+def _hours(item: dict[str, Any], project: Project, mapping: Mapping) -> float | None:
+    """The mapping's rule: original estimate, else story points x hours_per_point, else by type."""
+    if item["original_estimate_seconds"] is not None:
+        return float(item["original_estimate_seconds"]) / 3600
+    if item["story_points"] is not None:
+        return float(item["story_points"]) * project.hours_per_point
+    return mapping.hours_by_type.get(item["issue_type"])

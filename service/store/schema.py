@@ -1,0 +1,364 @@
+"""The one schema: every table scopewatch keeps, as SQLAlchemy Core.
+
+Alembic migrations under `service/store/migrations` create exactly this; a test compares the two.
+Times are stored as naive UTC and read back as aware UTC (`UTCDateTime`), so SQLite and PostgreSQL
+give the same values to the code above.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime in Python, a naive UTC timestamp in the database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+# --- intake ---------------------------------------------------------------------------------
+
+# One row per accepted delivery. Duplicates are not stored again; they bump `duplicates`.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(200), unique=True),  # X-Atlassian-Webhook-Identifier, if sent
+    Column("body_sha256", String(64), nullable=False, unique=True),
+    Column("event", String(200), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("source", String(20), nullable=False, server_default="webhook"),  # webhook|import
+    Column("status", String(10), nullable=False, server_default="pending"),  # pending|done|failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("processed_at", UTCDateTime),
+    Column("duplicates", Integer, nullable=False, server_default="0"),
+    Index("ix_inbox_status_id", "status", "id"),
+)
+
+# Bodies refused with 400, kept with the reason so an operator can see what Jira sent.
+rejected = Table(
+    "rejected",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("delivery_id", String(200)),
+    Column("reason", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+)
+
+# --- the mirror of Jira, keyed by issue id (keys change when an issue moves) -------------------
+
+issues = Table(
+    "issues",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("key", String(60), nullable=False),
+    Column("project_key", String(40), nullable=False),
+    Column("summary", Text, nullable=False, server_default=""),
+    Column("issue_type", String(100), nullable=False, server_default=""),
+    Column("is_subtask", Boolean, nullable=False, server_default="0"),
+    Column("parent_id", String(40)),
+    Column("status", String(100), nullable=False, server_default=""),
+    Column("status_category", String(20), nullable=False, server_default="new"),  # Jira's key
+    Column("assignee", String(200)),  # accountId on Cloud, name on Data Center
+    Column("reporter", String(200)),
+    Column("components", JSON, nullable=False, default=list),
+    Column("labels", JSON, nullable=False, default=list),
+    Column("fix_versions", JSON, nullable=False, default=list),  # [{id, name, releaseDate}]
+    Column("original_estimate_seconds", BigInteger),
+    Column("story_points", Float),
+    Column("flagged", Boolean, nullable=False, server_default="0"),
+    Column("flagged_since", UTCDateTime),
+    Column("created", UTCDateTime),
+    Column("updated", UTCDateTime),
+    Column("resolved", UTCDateTime),
+    Column("status_since", UTCDateTime),
+    Column("moved_in_at", UTCDateTime),  # when it was moved into project_key from another one
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+    Column("event_ts", BigInteger, nullable=False, server_default="0"),  # newest event applied, ms
+    Index("ix_issues_project_key", "project_key"),
+    Index("ix_issues_key", "key"),
+)
+
+# Every status change with its time, from changelogs (creating an issue is not a transition).
+transitions = Table(
+    "transitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("issue_id", String(40), nullable=False),
+    Column("from_status", String(100)),
+    Column("to_status", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("issue_id", "at", "to_status"),
+    Index("ix_transitions_at", "at"),
+)
+
+# Other field changes we report on (estimate, story points, flag, project, assignee).
+field_changes = Table(
+    "field_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("issue_id", String(40), nullable=False),
+    Column("field", String(100), nullable=False),
+    Column("from_value", Text),
+    Column("to_value", Text),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("issue_id", "field", "at"),
+)
+
+worklogs = Table(
+    "worklogs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("issue_id", String(40), nullable=False),  # may arrive before its issue: no FK
+    Column("author", String(200)),
+    Column("started", UTCDateTime, nullable=False),
+    Column("seconds", BigInteger, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+    Index("ix_worklogs_issue_id", "issue_id"),
+    # Covering: summing a range of days (the roll-up's rebuild, a digest without one) reads the
+    # index alone, not a million table rows in no particular order.
+    Index("ix_worklogs_started_sums", "started", "issue_id", "author", "seconds", "deleted"),
+)
+
+# Worklog seconds summed per project, local day (in the project's digest zone), author and the
+# issue's components: the digest's one big sum, kept up to date with the mirror (see
+# service/mirror/rollup.py), so that a digest reads thousands of rows, not a million worklogs.
+worklog_days = Table(
+    "worklog_days",
+    metadata,
+    Column("project_key", String(40), primary_key=True),
+    Column("day", UTCDateTime, primary_key=True),  # the local midnight that starts the day
+    Column("author", String(200), primary_key=True),  # "" when Jira names no author
+    Column("components", Text, primary_key=True),  # the issue's components, as JSON
+    Column("seconds", BigInteger, nullable=False),
+)
+
+# Which projects' roll-ups are complete, and in which zone their days are cut.
+worklog_rollups = Table(
+    "worklog_rollups",
+    metadata,
+    Column("project_key", String(40), primary_key=True),
+    Column("tz", String(64), nullable=False),
+    Column("built_at", UTCDateTime, nullable=False),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("issue_id", String(40), nullable=False),
+    Column("author", String(200)),
+    Column("body", Text, nullable=False, server_default=""),
+    Column("created", UTCDateTime),
+    Column("updated", UTCDateTime),
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+)
+
+# Issue links; only "Blocks" matters to us: source blocks destination.
+links = Table(
+    "links",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("source_issue_id", String(40), nullable=False),
+    Column("destination_issue_id", String(40), nullable=False),
+    Column("link_type", String(100), nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+)
+
+# --- scope --------------------------------------------------------------------------------------
+
+# Captured baselines, versioned per project; the newest one wins over the mapping's date.
+baselines = Table(
+    "baselines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("captured_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_key", "version"),
+)
+
+baseline_items = Table(
+    "baseline_items",
+    metadata,
+    Column("baseline_id", Integer, ForeignKey("baselines.id"), primary_key=True),
+    Column("issue_id", String(40), primary_key=True),
+    Column("key", String(60), nullable=False),
+    Column("issue_type", String(100), nullable=False),
+    Column("status", String(100), nullable=False),
+    Column("original_estimate_seconds", BigInteger),
+    Column("story_points", Float),
+)
+
+scope_changes = Table(
+    "scope_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(40), nullable=False),
+    Column("issue_id", String(40), nullable=False),
+    Column("key", String(60), nullable=False),
+    Column("summary", Text, nullable=False, server_default=""),
+    Column("issue_type", String(100), nullable=False, server_default=""),
+    Column("created", UTCDateTime),
+    Column("detected_at", UTCDateTime, nullable=False),
+    Column("hours", Float),
+    Column("hours_source", String(20), nullable=False),  # estimate|story_points|default|none
+    Column("cost", Float),
+    Column("currency", String(3), nullable=False),
+    Column("schedule_days", Float),
+    Column("decision", String(10), nullable=False, server_default="pending"),
+    Column("decision_note", Text),
+    Column("decided_at", UTCDateTime),
+    Column("withdrawn", Boolean, nullable=False, server_default="0"),  # the issue was deleted
+    Column("impact_version", Integer, nullable=False, server_default="1"),  # bumped on re-pricing
+    Column("written_version", Integer, nullable=False, server_default="0"),  # last one in Jira
+    UniqueConstraint("project_key", "issue_id"),
+    # Every issue event asks for the changes of its issue, in any project.
+    Index("ix_scope_changes_issue_id", "issue_id"),
+)
+
+# Estimate raised on a baseline issue: reported as growth, not flagged.
+scope_growth = Table(
+    "scope_growth",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(40), nullable=False),
+    Column("issue_id", String(40), nullable=False),
+    Column("key", String(60), nullable=False),
+    Column("from_hours", Float),
+    Column("to_hours", Float),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("issue_id", "at"),
+)
+
+# --- effects on the outside world, each done once ----------------------------------------------
+
+# Jobs for Jira. `dedupe_key` makes enqueueing idempotent: replaying an event enqueues nothing new.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("kind", String(40), nullable=False),
+    Column("project_key", String(40), nullable=False),
+    Column("issue_id", String(40), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(10), nullable=False, server_default="pending"),  # pending|done|failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("lease_owner", String(200)),  # host:pid, so a restarted worker can take back its own
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime),
+    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+)
+
+# One row per project and ISO week, claimed before sending: a second send finds it and stops.
+digest_sends = Table(
+    "digest_sends",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(40), nullable=False),
+    Column("week", String(8), nullable=False),  # 2026-W47
+    Column("status", String(10), nullable=False),  # sending|sent|failed
+    Column("message_id", String(300), nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("error", Text),
+    Column("refused", JSON),  # recipients the server refused
+    UniqueConstraint("project_key", "week"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(40), nullable=False),
+    Column("week", String(8), nullable=False),
+    Column("nonce", String(64), nullable=False, unique=True),  # one answer per link
+    Column("happy", Boolean, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("comment", Text),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+# Small operational state: the outbox pause after a 429, reconcile cursors.
+kv = Table(
+    "kv",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# Fix versions as Jira reports them on issues: milestones for the digest.
+versions = Table(
+    "versions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project_key", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("release_date", Date),
+    Column("released", Boolean, nullable=False, server_default="0"),
+)
+
+
+# Display names of the people Jira mentions, so the client reads "Bob Backend", not an accountId.
+people = Table(
+    "people",
+    metadata,
+    Column("id", String(200), primary_key=True),  # accountId on Cloud, name on Data Center
+    Column("display_name", String(300), nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
