@@ -70,8 +70,8 @@ def capture(ctx: Context, url: str) -> dict[str, Any]:
     from mappings import load_mapping
     from service.jira.client import JiraClient
     from service.scope.capture import capture_baseline, capture_fields
+    from service.store.clock import system_clock
     from service.store.engine import make_engine
-    from service.store.schema import utcnow
 
     mapping = load_mapping("mappings/sandbox.toml")
     db = sqlite_url(ctx.path("baseline.db"))
@@ -90,7 +90,7 @@ def capture(ctx: Context, url: str) -> dict[str, Any]:
         mapping,
         PROJECT,
         name="bench",
-        now=utcnow(),
+        now=system_clock(),
         progress=lambda done, total: None,
     )
     seconds = time.perf_counter() - started

@@ -4,7 +4,7 @@
     .venv/bin/python docs/make_digest_png.py --html PATH --out PATH
 
 It shows `out/digest.html` when `make demo` has written one, else the digest rendered from
-`tests/reports/sample_digest.json`. Chromium comes from Debian's packages:
+`tests/fixtures/sample_digest.json`. Chromium comes from Debian's packages:
 `apt-get install chromium`.
 """
 
@@ -46,7 +46,7 @@ def digest_html(path: Path | None) -> tuple[str, str]:
 
     from reports.render import render_html
 
-    sample = ROOT / "tests" / "reports" / "sample_digest.json"
+    sample = ROOT / "tests" / "fixtures" / "sample_digest.json"
     digest = json.loads(sample.read_text(encoding="utf-8"))
     return render_html(digest), str(sample.relative_to(ROOT))
 

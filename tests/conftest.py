@@ -18,9 +18,10 @@ from sqlalchemy.engine import make_url
 
 from service import create_app
 from service.store import schema
+from service.store.clock import frozen_clock
 from service.store.engine import make_engine, reachable
 from service.store.migrate import upgrade
-from tests.support import JiraSender, app_settings
+from tests.support import NOW, JiraSender, app_settings
 
 PG_SERVER = os.environ.get(
     "SCOPEWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -89,7 +90,8 @@ def engine(db_url: str) -> Iterator[Any]:
 
 @pytest.fixture
 def app(db_url: str) -> Iterator[Any]:
-    app = create_app(app_settings(db_url))
+    """The app on a clock frozen at `NOW`: no view reads the wall clock."""
+    app = create_app(app_settings(db_url), clock=frozen_clock(NOW))
     app.testing = True
     yield app
     app.extensions["scopewatch"].engine.dispose()

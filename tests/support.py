@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from service.intake.signature import sign
 
 ROOT = Path(__file__).resolve().parent.parent
+# The tests' "now": Tuesday of ISO week 48 of 2026, the morning after week 47's digest went out.
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 SECRET = "test-webhook-secret-5a1d"
 ADMIN = "test-admin-token-77c1"
 

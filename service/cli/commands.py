@@ -15,12 +15,15 @@ from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from service.runtime import Runtime
 from service.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from service.jira.client import JiraClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,15 +55,7 @@ def friendly(func: F) -> F:
 
 
 def runtime(settings: Settings | None = None) -> Runtime:
-    from mappings import load_mapping
-    from service.store.engine import make_engine
-
-    settings = settings or load_settings()
-    return Runtime(
-        settings=settings,
-        engine=make_engine(settings.database_url),
-        mapping=load_mapping(settings.mappings),
-    )
+    return Runtime.from_settings(settings)
 
 
 def require_migrated(rt: Runtime) -> None:
@@ -70,20 +65,10 @@ def require_migrated(rt: Runtime) -> None:
         raise UserError("the database is not migrated: run `scopewatch db upgrade` first")
 
 
-def jira_client(rt: Runtime) -> Any:
-    """The Jira client when Jira is configured, else None (write-backs then wait in the outbox)."""
-    if not rt.settings.jira_configured:
-        return None
-    from service.jira.client import JiraClient
-
-    return JiraClient.from_settings(rt.settings, rt.mapping)
-
-
-def require_jira(rt: Runtime) -> Any:
-    client = jira_client(rt)
-    if client is None:
+def require_jira(rt: Runtime) -> JiraClient:
+    if rt.jira is None:
         raise UserError("Jira is not configured: set SCOPEWATCH_JIRA_URL and SCOPEWATCH_JIRA_TOKEN")
-    return client
+    return rt.jira
 
 
 def require_project(rt: Runtime, key: str) -> Any:
@@ -148,7 +133,7 @@ def serve(host: str, port: int) -> None:
 
     settings = load_settings()
     require_migrated(runtime(settings))
-    serve_app(create_app(settings), host, port)
+    serve_app(create_app(settings), host, port, max_body=settings.max_body)
 
 
 @main.command()
@@ -160,14 +145,13 @@ def worker(once: bool) -> None:
 
     rt = runtime()
     require_migrated(rt)
-    client = jira_client(rt)
     if once:
-        stats = worker_mod.run_once(rt.engine, rt.mapping, client)
+        stats = worker_mod.run_once(rt)
         click.echo(f"processed {stats.handled} events, {stats.failed} failed")
         return
     stop = threading.Event()
     try:
-        worker_mod.run_forever(rt.engine, rt.mapping, client, stop=stop)
+        worker_mod.run_forever(rt, stop=stop)
     except KeyboardInterrupt:
         stop.set()
 
@@ -253,7 +237,6 @@ def baseline() -> None:
 def baseline_capture(project_key: str, name: str | None) -> None:
     """Snapshots every issue of the project as the agreed scope (a new version)."""
     from service.scope.capture import capture_baseline
-    from service.store.schema import utcnow
 
     rt = runtime()
     require_migrated(rt)
@@ -267,7 +250,13 @@ def baseline_capture(project_key: str, name: str | None) -> None:
             bar.update(done - bar.pos)
 
         summary = capture_baseline(
-            rt.engine, client, rt.mapping, project_key, name=name, now=utcnow(), progress=progress
+            rt.engine,
+            client,
+            rt.mapping,
+            project_key,
+            name=name,
+            now=rt.clock(),
+            progress=progress,
         )
     emit(summary, as_json=False)
 
@@ -304,13 +293,17 @@ def baseline_list(project_key: str, as_json: bool) -> None:
 def reconcile(project_key: str, since: str | None) -> None:
     """Sweeps Jira by JQL for changes whose webhooks were missed."""
     from service.mirror.reconcile import reconcile as sweep
-    from service.store.schema import utcnow
 
     rt = runtime()
     require_migrated(rt)
     require_project(rt, project_key)
     summary = sweep(
-        rt.engine, require_jira(rt), rt.mapping, project_key, since=parse_since(since), now=utcnow()
+        rt.engine,
+        require_jira(rt),
+        rt.mapping,
+        project_key,
+        since=parse_since(since),
+        now=rt.clock(),
     )
     emit(summary, as_json=False)
 
@@ -426,7 +419,7 @@ def digest_build(project_key: str, week: str | None, fmt: str, out: str | None) 
 @friendly
 def digest_send(project_key: str | None, week: str | None, all_projects: bool, due: bool) -> None:
     """Sends once per project and week."""
-    from service.digest.build import send_digests
+    from service.digest.send import send_digests
 
     if not project_key and not all_projects:
         raise UserError("give --project KEY or --all")

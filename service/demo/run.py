@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,10 +22,12 @@ from typing import Any
 import click
 import requests
 
+import mappings
 from service.demo.week import WEEK, play_week
 from service.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+# The mapping ships inside the `mappings` package, so the demo runs from a wheel too.
+SANDBOX_MAPPING = Path(mappings.__file__).with_name("sandbox.toml")
 SECRET = "demo-webhook-secret"  # noqa: S105 - the demo runs on loopback with throw-away values
 ADMIN = "demo-admin-token"
 DIGEST_AT = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 08:00 in Berlin
@@ -62,21 +63,12 @@ def smtp_sink() -> Iterator[tuple[int, list[bytes]]]:
 
 @contextmanager
 def web_service(settings: Settings) -> Iterator[str]:
-    """The real Flask service, answering HTTP on a free loopback port in a thread."""
-    from werkzeug.serving import make_server
+    """The real Flask service, served by waitress on a free loopback port in a thread."""
+    from service.web.app import create_app
+    from service.web.server import background
 
-    from service import create_app
-    from service.web.server import QuietHandler
-
-    server = make_server(
-        "127.0.0.1", 0, create_app(settings), threaded=True, request_handler=QuietHandler
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with background(create_app(settings)) as url:
+        yield url
 
 
 def say(text: str) -> None:
@@ -92,7 +84,7 @@ def run_demo(out: Path) -> None:
     state.mkdir(parents=True)
     settings = Settings(
         database_url=f"sqlite:///{state / 'scopewatch.db'}",
-        mappings=str(ROOT / "mappings" / "sandbox.toml"),
+        mappings=str(SANDBOX_MAPPING),
         webhook_secret=SECRET,
         admin_token=ADMIN,
         mail_from="scopewatch@agency.example",
@@ -130,12 +122,13 @@ def _migrate(settings: Settings) -> None:
 
 
 def _story(settings: Settings, sandbox: Any, out: Path, received: list[bytes]) -> None:
-    from service.cli.commands import jira_client, runtime
     from service.mirror.reconcile import reconcile
+    from service.runtime import Runtime
     from service.scope.capture import capture_baseline
 
-    rt = runtime(settings)
-    client = jira_client(rt)
+    rt = Runtime.from_settings(settings)
+    client = rt.jira
+    assert client is not None  # the settings above name the sandbox
     requests.post(f"{sandbox.url}/_sandbox/clock", json={"now": WEEK.start}, timeout=10)
 
     say("\n1. Monday morning: the agreed scope is captured from Jira as the baseline.")
@@ -154,7 +147,7 @@ def _story(settings: Settings, sandbox: Any, out: Path, received: list[bytes]) -
     for line in play_week(sandbox.url):
         say(f"   {line}")
     sandbox.wait_for_webhooks(timeout=30)
-    _drain(rt, client)
+    _drain(rt)
 
     say("\n3. scopewatch flagged and priced the new scope, on the tickets themselves:")
     _show_flagged(rt, sandbox.url)
@@ -168,10 +161,10 @@ def _now(sandbox: Any) -> datetime:
     return datetime.fromisoformat(clock["now"].replace("Z", "+00:00"))
 
 
-def _drain(rt: Any, client: Any) -> None:
+def _drain(rt: Any) -> None:
     from service.mirror.worker import run_once
 
-    stats = run_once(rt.engine, rt.mapping, client)
+    stats = run_once(rt)
     say(f"   worker: {stats.handled} events into the mirror, {stats.failed} failed")
 
 
@@ -201,7 +194,8 @@ def _show_flagged(rt: Any, jira_url: str) -> None:
 def _send_digest(rt: Any, out: Path, received: list[bytes]) -> None:
     from reports.charts import burn_chart, scope_chart
     from reports.render import render_html, render_text
-    from service.digest.build import build_digest, send_digests
+    from service.digest.build import build_digest
+    from service.digest.send import send_digests
     from service.scope.export import export_scope_changes
     from service.store.engine import reader
 

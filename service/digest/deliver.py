@@ -22,7 +22,8 @@ from sqlalchemy import insert, null, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from reports.mail import SendResult, build_message, send_message
+from reports.mail import build_message
+from service.mailer import Mailer, SendResult
 from service.store.schema import digest_sends
 
 log = logging.getLogger(__name__)
@@ -46,16 +47,10 @@ def digest_message_id(project_key: str, week: str, mail_from: str) -> str:
 
 
 def send_once(
-    engine: Engine,
-    d: dict[str, Any],
-    *,
-    mail_from: str,
-    to: list[str],
-    smtp_url: str,
-    now: datetime,
+    engine: Engine, mailer: Mailer, d: dict[str, Any], *, to: list[str], now: datetime
 ) -> Outcome:
     """Send the digest `d` unless this project's digest for its week was sent or is being sent."""
-    project_key, week = str(d["project"]), str(d["week"])
+    project_key, week, mail_from = str(d["project"]), str(d["week"]), mailer.mail_from
     message_id = digest_message_id(project_key, week, mail_from)
     # Built before claiming: a rendering error then leaves no claim behind to block the week.
     msg = build_message(d, mail_from=mail_from, to=to, message_id=message_id, date=now)
@@ -68,7 +63,7 @@ def send_once(
         msg.replace_header("Message-ID", claim.message_id)
 
     started = time.monotonic()
-    result = send_message(msg, smtp_url)
+    result = mailer.send(msg)
     sent_at = now + timedelta(seconds=time.monotonic() - started)
     _record(engine, claim, result, sent_at)
     log.info("digest %s %s: %s", project_key, week, "sent" if result.ok else result.error)

@@ -9,13 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from service.runtime import Runtime
-from service.store.schema import utcnow
-
-if TYPE_CHECKING:
-    from service.jira.client import JiraClient
 
 log = logging.getLogger(__name__)
 
@@ -24,30 +19,28 @@ class Scheduler:
     def __init__(
         self,
         rt: Runtime,
-        client: JiraClient | None,
         *,
         tick_seconds: float = 60.0,
         reconcile_every: timedelta = timedelta(hours=1),
     ) -> None:
         self.rt = rt
-        self.client = client
         self.tick_seconds = tick_seconds
         self.reconcile_every = reconcile_every
         self.last_reconcile: datetime | None = None
 
     def tick(self, now: datetime | None = None) -> None:
-        now = now or utcnow()
+        now = now or self.rt.clock()
         self.send_due_digests(now)
-        if self.client is not None and (
+        if self.rt.jira is not None and (
             self.last_reconcile is None or now - self.last_reconcile >= self.reconcile_every
         ):
             self.reconcile_all(now)
             self.last_reconcile = now
 
     def send_due_digests(self, now: datetime) -> None:
-        from service.digest.build import send_digests
+        from service.digest.send import send_digests
 
-        if not self.rt.settings.smtp_url or not self.rt.settings.mail_from:
+        if self.rt.mailer is None:
             return
         try:
             for key, outcome in send_digests(self.rt, None, due_only=True, now=now).items():
@@ -59,12 +52,12 @@ class Scheduler:
     def reconcile_all(self, now: datetime) -> None:
         from service.mirror.reconcile import reconcile
 
-        if self.client is None:
+        if self.rt.jira is None:
             return
         for project in self.rt.mapping.projects:
             try:
                 reconcile(
-                    self.rt.engine, self.client, self.rt.mapping, project.key, since=None, now=now
+                    self.rt.engine, self.rt.jira, self.rt.mapping, project.key, since=None, now=now
                 )
             except Exception:
                 log.exception("reconcile of %s failed", project.key, extra={"project": project.key})

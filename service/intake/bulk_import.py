@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from service.intake import inbox
-from service.store.schema import utcnow
+from service.store.clock import system_clock
 
 
 @dataclass
@@ -50,7 +50,10 @@ def import_jsonl(engine: Engine, path: str, *, batch_size: int = 1000) -> Import
 def _store(engine: Engine, batch: list[tuple[bytes, str]], summary: ImportSummary) -> None:
     with engine.begin() as conn:
         stored = inbox.store_many(
-            conn, [(body, event, None) for body, event in batch], now=utcnow(), source="import"
+            conn,
+            [(body, event, None) for body, event in batch],
+            now=system_clock(),
+            source="import",
         )
     summary.stored += stored
     summary.duplicates += len(batch) - stored

@@ -53,8 +53,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from mappings.model import Mapping as ProjectMapping
 from service.store import schema
+from service.store.clock import system_clock
 from service.store.engine import reader, upsert
-from service.store.schema import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +305,7 @@ def rebuild(engine: Engine, project_key: str, tz: str) -> int:
             written += _replace_days(conn, project_key, after, bounds)
         after = bounds[-1]
     with engine.begin() as conn:
-        row = {"project_key": project_key, "tz": tz, "built_at": utcnow()}
+        row = {"project_key": project_key, "tz": tz, "built_at": system_clock()}
         upsert(conn, r, row, key=["project_key"])
     log.info("worklog roll-up of %s built in %s: %s rows", project_key, tz, written)
     return written

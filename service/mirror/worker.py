@@ -21,14 +21,23 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import OperationalError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from mappings.model import Mapping
 from service.mirror import rollup as worklog_rollup
 from service.mirror.apply import forget_batch_caches, lock_free_issues
 from service.mirror.events import EventContext, dispatch
+from service.outbox import queue as outbox
+from service.runtime import Runtime
 from service.scope.baseline import one_baseline_per_batch
 from service.store import schema
-from service.store.schema import utcnow
+from service.store.clock import system_clock
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +56,7 @@ def process_batch(
     mapping: Mapping,
     *,
     batch_size: int = 200,
-    now: Callable[[], datetime] = utcnow,
+    now: Callable[[], datetime] = system_clock,
     stats: WorkerStats | None = None,
     observe: Callable[[float], None] | None = None,
 ) -> int:
@@ -210,35 +219,40 @@ def _reason(exc: Exception) -> str:
 
 
 def drain_inbox(
-    engine: Engine, mapping: Mapping, *, batch_size: int = 200, retries: int = 5
+    engine: Engine,
+    mapping: Mapping,
+    *,
+    batch_size: int = 200,
+    retries: int = 5,
+    now: Callable[[], datetime] = system_clock,
 ) -> WorkerStats:
     """Until the inbox is empty. A batch the database refused (locked by another worker past
     the busy timeout, a deadlock) rolled back whole and is simply tried again."""
     stats = WorkerStats()
-    failures = 0
-    while True:
-        try:
-            if not process_batch(engine, mapping, batch_size=batch_size, stats=stats):
-                return stats
-            failures = 0
-        except OperationalError as exc:
-            failures += 1
-            if failures > retries:
-                raise
-            log.warning("batch rolled back (%s), retrying", type(exc).__name__)
-            time.sleep(0.1 * 2**failures)
+    retrying = Retrying(
+        retry=retry_if_exception_type(OperationalError),
+        stop=stop_after_attempt(retries + 1),
+        wait=wait_exponential(multiplier=0.2),
+        before_sleep=_log_rolled_back,
+        reraise=True,
+    )
+    while retrying(process_batch, engine, mapping, batch_size=batch_size, now=now, stats=stats):
+        pass
+    return stats
 
 
-def run_outbox(engine: Engine, client: object | None, *, now: datetime | None = None) -> int:
-    from service.outbox import queue as outbox
+def _log_rolled_back(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning("batch rolled back (%s), retrying", type(error).__name__)
 
-    return outbox.run_due(engine, client, now=now or utcnow())  # type: ignore[arg-type]
+
+def run_outbox(rt: Runtime) -> int:
+    """Due Jira effects, now; 0 without a Jira client (the jobs wait)."""
+    return outbox.run_due(rt.engine, rt.jira, now=rt.clock())
 
 
 def run_forever(
-    engine: Engine,
-    mapping: Mapping,
-    client: object | None,
+    rt: Runtime,
     *,
     stop: threading.Event,
     poll_seconds: float = 1.0,
@@ -249,9 +263,10 @@ def run_forever(
     while not stop.is_set():
         try:
             if not rolled_up:
-                worklog_rollup.ensure_built(engine, mapping)
+                worklog_rollup.ensure_built(rt.engine, rt.mapping)
                 rolled_up = True
-            busy = process_batch(engine, mapping, observe=observe) + run_outbox(engine, client)
+            claimed = process_batch(rt.engine, rt.mapping, now=rt.clock, observe=observe)
+            busy = claimed + run_outbox(rt)
         except OperationalError as exc:
             log.warning("database unavailable to the worker: %s", type(exc).__name__)
             busy = 0
@@ -259,11 +274,11 @@ def run_forever(
             stop.wait(poll_seconds)
 
 
-def run_once(engine: Engine, mapping: Mapping, client: object | None) -> WorkerStats:
+def run_once(rt: Runtime, *, deadline_seconds: float = 600) -> WorkerStats:
     """`worker --once`: drain the inbox, then every Jira effect that is due now, and stop."""
-    worklog_rollup.ensure_built(engine, mapping)
-    stats = drain_inbox(engine, mapping)
-    deadline = time.monotonic() + 600
-    while run_outbox(engine, client) and time.monotonic() < deadline:
+    worklog_rollup.ensure_built(rt.engine, rt.mapping)
+    stats = drain_inbox(rt.engine, rt.mapping, now=rt.clock)
+    deadline = time.monotonic() + deadline_seconds
+    while run_outbox(rt) and time.monotonic() < deadline:
         pass
     return stats

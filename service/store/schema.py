@@ -358,7 +358,3 @@ people = Table(
     Column("id", String(200), primary_key=True),  # accountId on Cloud, name on Data Center
     Column("display_name", String(300), nullable=False),
 )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -16,11 +16,10 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, jsonify, request
 
 from mappings.model import Project
-from service.runtime import get_runtime
 from service.scope import engine as scope
 from service.scope.pricing import DECISIONS
 from service.store.engine import reader
-from service.store.schema import utcnow
+from service.web.context import get_runtime
 from service.web.errors import error_response
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -84,7 +83,9 @@ def decision(key: str, issue: str) -> tuple[Response, int]:
     try:
         with runtime.engine.begin() as conn:
             # Jira keys are upper case; people type them any way.
-            change = scope.decide(conn, runtime.mapping, key, issue.upper(), wanted, note, utcnow())
+            change = scope.decide(
+                conn, runtime.mapping, key, issue.upper(), wanted, note, runtime.clock()
+            )
     except scope.NotFound as missing:
         return error_response(404, str(missing))
     except scope.Invalid as invalid:

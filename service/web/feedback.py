@@ -1,6 +1,6 @@
 """`/feedback/<token>`: the client's one-minute answer to the weekly digest.
 
-The token is signed and expires (reports.feedback_tokens); each link is answered once. A forged,
+The token is signed and expires (service.digest.links); each link is answered once. A forged,
 expired or reused link gets a plain page saying so, never a stack trace.
 """
 
@@ -10,9 +10,9 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from service.digest.build import feedback_secret
-from service.runtime import get_runtime
+from service.digest.links import FeedbackTokenError, feedback_secret, read_token
 from service.store import schema
+from service.web.context import get_runtime
 
 bp = Blueprint("feedback", __name__, template_folder="templates")
 
@@ -29,8 +29,6 @@ def _page(title: str, message: str, status: int) -> tuple[str, int]:
 
 @bp.route("/feedback/<token>", methods=["GET", "POST"])
 def form(token: str) -> tuple[str, int]:
-    from reports.feedback_tokens import FeedbackTokenError, read_token
-
     rt = get_runtime()
     secret = feedback_secret(rt)
     if secret is None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.intake import inbox
-from service.runtime import get_runtime
 from service.store.engine import reader
 from service.store.migrate import is_current
-from service.store.schema import utcnow
+from service.web.context import get_metrics, get_runtime
 
 bp = Blueprint("health", __name__)
 
@@ -35,7 +34,7 @@ def readyz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    registry = current_app.extensions["scopewatch.metrics"]
+    registry = get_metrics()
     try:
         with reader(get_runtime().engine) as conn:
             counts = inbox.stats(conn)
@@ -49,6 +48,6 @@ def metrics() -> Response:
         if oldest:
             from datetime import datetime
 
-            lag = (utcnow() - datetime.fromisoformat(oldest)).total_seconds()
+            lag = (get_runtime().clock() - datetime.fromisoformat(oldest)).total_seconds()
         registry.inbox_lag.set(lag)
     return Response(generate_latest(registry.registry), content_type=CONTENT_TYPE_LATEST)

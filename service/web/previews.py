@@ -8,8 +8,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from service.digest.build import build_digest
-from service.runtime import get_runtime
 from service.web.api import require_admin
+from service.web.context import get_runtime
 from service.web.errors import error_response
 
 bp = Blueprint("previews", __name__, url_prefix="/api")

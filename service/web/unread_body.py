@@ -13,7 +13,7 @@ from typing import IO
 
 from flask import Response, request
 
-from service.runtime import get_runtime
+from service.web.context import get_runtime
 
 CHUNK = 64 * 1024
 

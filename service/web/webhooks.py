@@ -21,18 +21,18 @@ from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from flask import Blueprint, Flask, Request, Response, current_app, request
+from flask import Blueprint, Flask, Request, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_content_length, get_input_stream
 
 from service.intake import inbox
 from service.intake.signature import token_matches, verify
-from service.runtime import Runtime, get_runtime
+from service.runtime import Runtime
 from service.settings import Settings
 from service.store.engine import is_unavailable
-from service.store.schema import utcnow
 from service.web import errors
+from service.web.context import METRICS, RUNTIME, get_metrics, get_runtime
 from service.web.metrics import Metrics
 from service.web.unread_body import drain
 
@@ -98,7 +98,7 @@ def error_answer(status: int, message: str) -> Answer:
 
 @bp.post(PATH)
 def receive() -> Response:
-    metrics: Metrics = current_app.extensions["scopewatch.metrics"]
+    metrics = get_metrics()
     return _response(handle(get_runtime(), metrics, Delivery.of_request(request)))
 
 
@@ -146,7 +146,7 @@ def _authentic(settings: Settings, delivery: Delivery, body: bytes) -> bool:
 def _store(runtime: Runtime, body: bytes, event: str, delivery_id: str | None) -> Answer:
     try:
         outcome = inbox.store_committed(
-            runtime.engine, body=body, event=event, delivery_id=delivery_id, now=utcnow()
+            runtime.engine, body=body, event=event, delivery_id=delivery_id, now=runtime.clock()
         )
     except SQLAlchemyError as exc:
         return _unavailable(exc)
@@ -176,8 +176,8 @@ class FastPath:
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
-        self.runtime: Runtime = app.extensions["scopewatch"]
-        self.metrics: Metrics = app.extensions["scopewatch.metrics"]
+        self.runtime: Runtime = app.extensions[RUNTIME]
+        self.metrics: Metrics = app.extensions[METRICS]
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
@@ -209,7 +209,9 @@ def _keep_rejected(runtime: Runtime, body: bytes, delivery_id: str | None, reaso
     log.warning("delivery refused: %s", reason, extra={"delivery_id": delivery_id})
     try:
         with runtime.engine.begin() as conn:
-            inbox.reject(conn, body=body, delivery_id=delivery_id, reason=reason, now=utcnow())
+            inbox.reject(
+                conn, body=body, delivery_id=delivery_id, reason=reason, now=runtime.clock()
+            )
     except SQLAlchemyError as exc:
         # Jira would not retry a 400 anyway; keeping the reason matters more than keeping the body.
         log.warning("could not keep a rejected delivery: %s", type(exc).__name__)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from service.jira.client import JiraClient
-from service.store.schema import utcnow
+from service.store.clock import system_clock
 from tests.reliability.harness import Effects, JiraWorld
 
 
@@ -52,7 +52,7 @@ def test_a_comment_applied_then_dropped_on_the_wire_is_posted_once(
     ]
 
     # The job comes back after its backoff (15 s of outbox time, no real waiting).
-    world.settle(client, now=utcnow() + timedelta(seconds=16))
+    world.settle(client, now=system_clock() + timedelta(seconds=16))
     assert world.effects(key) == Effects(
         scope_labels=1, marker_comments=1, comments=1, property_version=1, hours=8.0, cost=680.0
     )

@@ -1,6 +1,6 @@
 """Case 6: the mail server says "later", says "never", and the scheduler fires twice.
 
-A real SMTP server (aiosmtpd on loopback) answers from a script. `service.digest.build.send_digests`
+A real SMTP server (aiosmtpd on loopback) answers from a script. `service.digest.send.send_digests`
 runs over both projects of the sandbox mapping: a temporary 421/451 is retried until the mail is
 accepted (one e-mail), a 550 fails that project's digest with the server's reason while the other
 project's digest still goes, and a retry after the refusal is lifted sends it once, under the same
@@ -10,7 +10,6 @@ e-mail per project and week, on SQLite and PostgreSQL (the claim is a database r
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,11 +19,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select
 
-import service.digest.deliver
 from mappings import load_mapping
-from reports.mail import send_message
-from service.digest.build import send_digests
 from service.digest.schedule import Scheduler
+from service.digest.send import send_digests
+from service.mailer import Mailer
 from service.runtime import Runtime
 from service.settings import Settings
 from service.store.engine import make_engine
@@ -47,13 +45,6 @@ def sink() -> Iterator[tuple[ScriptedSink, int]]:
     controller.stop()
 
 
-@pytest.fixture(autouse=True)
-def short_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The real retry loop and doubling, with a test-sized first wait."""
-    quick = functools.partial(send_message, retry_wait=RETRY_WAIT)
-    monkeypatch.setattr(service.digest.deliver, "send_message", quick)
-
-
 def runtime(engine: Engine, db_url: str, smtp_port: int) -> Runtime:
     settings = Settings(
         database_url=db_url,
@@ -63,7 +54,9 @@ def runtime(engine: Engine, db_url: str, smtp_port: int) -> Runtime:
         smtp_url=f"smtp://127.0.0.1:{smtp_port}",
         mail_from="Scopewatch <digest@agency.example>",
     )
-    return Runtime(settings=settings, engine=engine, mapping=load_mapping(MAPPINGS))
+    # The real retry loop and doubling, with a test-sized first wait.
+    mailer = Mailer(settings.smtp_url or "", settings.mail_from or "", retry_wait=RETRY_WAIT)
+    return Runtime(settings=settings, engine=engine, mapping=load_mapping(MAPPINGS), mailer=mailer)
 
 
 def sends(engine: Engine) -> dict[str, dict[str, Any]]:
@@ -138,7 +131,7 @@ def test_the_scheduler_firing_twice_in_a_minute_or_in_two_processes_sends_once(
     # Monday 23 Nov 2026, 08:30 in Berlin: ACME's digest (MON 08:00) is due, BETA's (09:00
     # Vienna) is not yet.
     acme_due = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
-    scheduler = Scheduler(rt, None)
+    scheduler = Scheduler(rt)
     scheduler.tick(acme_due)
     scheduler.tick(acme_due + timedelta(seconds=30))
     assert [m["Subject"][:6] for m in handler.messages()] == ["[ACME]"]
@@ -149,7 +142,7 @@ def test_the_scheduler_firing_twice_in_a_minute_or_in_two_processes_sends_once(
     barrier = threading.Barrier(2)
 
     def tick() -> None:
-        other = Scheduler(runtime(engine, db_url, port), None)
+        other = Scheduler(runtime(engine, db_url, port))
         barrier.wait()
         other.tick(beta_due)
 

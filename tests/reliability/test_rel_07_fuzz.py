@@ -36,8 +36,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reports.feedback_tokens import make_token
 from service import create_app
+from service.digest.links import make_token
 from service.intake.signature import sign
 from service.store import schema
 from service.store.engine import make_engine
@@ -393,10 +393,12 @@ def test_admin_digest_fuzz_never_5xx(pipeline: Pipeline, figures: dict[str, Any]
 def _feedback_links() -> tuple[str, st.SearchStrategy[str]]:
     """A good link (signed as the server signs them), and good, stale, tampered and made-up ones."""
     key = hmac.new(SECRET.encode(), b"scopewatch-feedback-links", hashlib.sha256).hexdigest()
-    good = make_token(key, "ACME", "2026-W47", "fuzz-nonce-1")
+    # The server is another process on the wall clock: a link it accepts is signed just now.
+    now = datetime.now(UTC)
+    good = make_token(key, "ACME", "2026-W47", "fuzz-nonce-1", now=now)
     signed_long_ago = datetime(2026, 1, 5, tzinfo=UTC)
     stale = make_token(key, "ACME", "2026-W40", "fuzz-nonce-2", now=signed_long_ago)
-    forged = make_token("guess", "ACME", "2026-W47", "fuzz-nonce-3")
+    forged = make_token("guess", "ACME", "2026-W47", "fuzz-nonce-3", now=now)
     payload, stamp, signature = good.split(".")
     tokens = st.sampled_from(
         [good, good, stale, forged, f"{payload}.{stamp}.{signature[::-1]}", good[:-3], "x" * 200]

@@ -21,12 +21,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from reports.feedback_tokens import make_token
 from service import create_app
-from service.digest.build import feedback_secret
+from service.digest.links import feedback_secret, make_token
 from service.intake.signature import sign, token_matches, verify
 from service.store import schema
-from service.store.schema import utcnow
+from service.store.clock import system_clock
 from tests.reliability.harness import (
     Delivery,
     ServeProcess,
@@ -202,7 +201,7 @@ def test_wrong_missing_and_malformed_admin_tokens_are_401(
 def feedback_token(app: Flask, *, age: timedelta = timedelta(0), secret: str | None = None) -> str:
     key = secret or feedback_secret(app.extensions["scopewatch"])
     assert key is not None
-    return make_token(key, "ACME", "2026-W47", "nonce-rel-8", now=utcnow() - age)
+    return make_token(key, "ACME", "2026-W47", "nonce-rel-8", now=system_clock() - age)
 
 
 def test_wrong_expired_and_reused_feedback_links_get_a_clear_page(
@@ -325,5 +324,5 @@ def test_no_secret_is_compared_with_equals_in_the_source() -> None:
     uses = [p.name for p in sources if "compare_digest" in p.read_text(encoding="utf-8")]
     assert "signature.py" in uses
     assert "api.py" in uses, "service/web/api.py checks the admin token without compare_digest"
-    feedback_source = (ROOT / "reports" / "feedback_tokens.py").read_text(encoding="utf-8")
+    feedback_source = (ROOT / "service" / "digest" / "links.py").read_text(encoding="utf-8")
     assert "from itsdangerous import" in feedback_source

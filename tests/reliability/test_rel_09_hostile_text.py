@@ -15,6 +15,7 @@ import email.policy
 import io
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import openpyxl
@@ -129,6 +130,7 @@ def test_the_email_has_exactly_its_own_headers(flagged: Flask, figures: dict[str
             mail_from="Scopewatch <digest@agency.example>",
             to=["pm@acme.example"],
             message_id="<digest.ACME.2026-W47@agency.example>",
+            date=datetime(2026, 11, 23, 7, tzinfo=UTC),
         )
     )
     message = email.message_from_bytes(raw, policy=email.policy.default)

@@ -25,9 +25,9 @@ import requests
 from aiosmtpd.controller import Controller
 
 from mappings import load_mapping
-from reports.mail import send_message
 from service import create_app
 from service.jira.client import JiraClient, JiraRejected, JiraRetryLater
+from service.mailer import send_message
 from service.sandbox import SandboxServer, load_seed
 from tests.reliability.harness import (
     CORPUS,

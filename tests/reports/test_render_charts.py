@@ -13,7 +13,7 @@ import pytest
 
 from reports.charts import burn_chart, scope_chart
 
-SAMPLE = Path(__file__).with_name("sample_digest.json")
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample_digest.json"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CHARTS = [burn_chart, scope_chart]
 

@@ -13,7 +13,7 @@ import pytest
 
 from reports.render import render_html, render_text, subject
 
-SAMPLE = Path(__file__).with_name("sample_digest.json")
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample_digest.json"
 XSS = "<script>alert(1)</script> javascript:alert(2)"
 
 

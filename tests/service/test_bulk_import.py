@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from service.intake import inbox
 from service.intake.bulk_import import import_jsonl
 from service.store import schema
-from service.store.schema import utcnow
+from service.store.clock import system_clock
 
 # (body, delivery id): the cases that tell batch dedupe from line-by-line dedupe apart.
 EXISTING = [(b'{"webhookEvent": "e", "n": 0}', "W"), (b'{"webhookEvent": "e", "n": 9}', "Z")]
@@ -35,14 +35,14 @@ def deliveries(pairs):
 
 def one_by_one(conn, pairs) -> int:
     outcomes = [
-        inbox.store(conn, body=body, event=event, delivery_id=delivery_id, now=utcnow())
+        inbox.store(conn, body=body, event=event, delivery_id=delivery_id, now=system_clock())
         for body, event, delivery_id in deliveries(pairs)
     ]
     return outcomes.count("stored")
 
 
 def batched(conn, pairs) -> int:
-    return inbox.store_many(conn, deliveries(pairs), now=utcnow(), source="import")
+    return inbox.store_many(conn, deliveries(pairs), now=system_clock(), source="import")
 
 
 def table(conn) -> list[tuple]:
@@ -81,7 +81,7 @@ def test_store_many_matches_line_by_line_on_random_repeats(engine):
 
 def test_store_many_with_nothing_stores_nothing(engine):
     with engine.begin() as conn:
-        assert inbox.store_many(conn, [], now=utcnow(), source="import") == 0
+        assert inbox.store_many(conn, [], now=system_clock(), source="import") == 0
 
 
 def test_import_counts_repeats_within_and_across_batches(engine, tmp_path):

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from reports.feedback_tokens import make_token
-from service import create_app
-from service.digest.build import build_digest, feedback_link, feedback_secret, is_due, report_week
+from service.digest.build import build_digest, report_week
+from service.digest.links import feedback_link, feedback_secret, make_token
+from service.digest.send import is_due
 from service.store import schema
-from tests.support import ADMIN, app_settings
+from tests.support import ADMIN, NOW
 
 AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}
 
@@ -31,9 +31,9 @@ def test_a_digest_is_due_at_the_projects_day_hour_and_time_zone(app):
 def test_a_week_far_from_the_project_or_malformed_is_refused_with_a_reason(app):
     acme = runtime(app).mapping.project("ACME")
     with pytest.raises(ValueError, match="more than a year outside the project"):
-        report_week(acme, "2030-W01", datetime.now(UTC))
+        report_week(acme, "2030-W01", NOW)
     with pytest.raises(ValueError, match="expected YYYY-Www"):
-        report_week(acme, "47", datetime.now(UTC))
+        report_week(acme, "47", NOW)
 
 
 @pytest.mark.parametrize(
@@ -66,20 +66,8 @@ def _form_path(app) -> str:
     return link.split("127.0.0.1:8080", 1)[1]
 
 
-# Tuesday of week 48: the client answers week 47's digest the day after it arrived.
-ANSWERED_AT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def frozen_app(db_url):
-    app = create_app(app_settings(db_url), clock=lambda: ANSWERED_AT)
-    app.testing = True
-    yield app
-    runtime(app).engine.dispose()
-
-
-def test_the_feedback_link_opens_a_form_and_records_one_answer(frozen_app):
-    app, client = frozen_app, frozen_app.test_client()
+def test_the_feedback_link_opens_a_form_and_records_one_answer(app, client):
+    # The app's clock says Tuesday of week 48: the client answers week 47's digest.
     path = _form_path(app)
     form = client.get(path)
     assert form.status_code == 200
@@ -103,11 +91,11 @@ def test_the_feedback_link_opens_a_form_and_records_one_answer(frozen_app):
 
 def test_forged_and_expired_links_get_a_clear_page(app, client):
     secret = feedback_secret(runtime(app))
-    forged = make_token("not-the-secret", "ACME", "2026-W47", "n1")
+    forged = make_token("not-the-secret", "ACME", "2026-W47", "n1", now=NOW)
     page = client.get(f"/feedback/{forged}")
     assert page.status_code == 400
     assert "not valid" in page.get_data(as_text=True)
-    old = make_token(secret, "ACME", "2026-W47", "n2", now=datetime.now(UTC) - timedelta(days=30))
+    old = make_token(secret, "ACME", "2026-W47", "n2", now=NOW - timedelta(days=30))
     expired = client.get(f"/feedback/{old}")
     assert expired.status_code == 400
     assert "expired" in expired.get_data(as_text=True)

@@ -16,21 +16,25 @@ from mappings import load_mapping
 from service.intake import inbox
 from service.mirror.worker import drain_inbox
 from service.store import schema
+from service.store.clock import system_clock
 from service.store.engine import reader
-from service.store.schema import utcnow
 from tests.support import ROOT, app_settings, fixture_body
 
 MAPPING = load_mapping(ROOT / "mappings" / "sandbox.toml")
 
 
 def deliver(engine, *bodies, now=None):
-    from service.store.schema import utcnow
+    from service.store.clock import system_clock
 
     with engine.begin() as conn:
         for body in bodies:
             raw = json.dumps(body).encode()
             inbox.store(
-                conn, body=raw, event=body["webhookEvent"], delivery_id=None, now=now or utcnow()
+                conn,
+                body=raw,
+                event=body["webhookEvent"],
+                delivery_id=None,
+                now=now or system_clock(),
             )
 
 
@@ -259,7 +263,7 @@ def test_a_baseline_captured_between_batches_applies_to_the_next_batch(engine):
     with engine.begin() as conn:
         baseline_id = conn.execute(
             insert(schema.baselines).values(
-                project_key="ACME", version=1, name="v1", captured_at=utcnow()
+                project_key="ACME", version=1, name="v1", captured_at=system_clock()
             )
         ).inserted_primary_key[0]
         conn.execute(

@@ -25,8 +25,8 @@ from service.intake import inbox
 from service.mirror import rollup as worklog_rollup
 from service.mirror.worker import drain_inbox
 from service.store import schema
+from service.store.clock import system_clock
 from service.store.engine import make_engine, reader
-from service.store.schema import utcnow
 from tests.support import ROOT
 
 MAPPING = load_mapping(ROOT / "mappings" / "sandbox.toml")  # ACME: Berlin, BETA: Vienna
@@ -41,7 +41,9 @@ def deliver(engine, bodies):
     with engine.begin() as conn:
         for body in bodies:
             raw = json.dumps(body).encode()
-            inbox.store(conn, body=raw, event=body["webhookEvent"], delivery_id=None, now=utcnow())
+            inbox.store(
+                conn, body=raw, event=body["webhookEvent"], delivery_id=None, now=system_clock()
+            )
 
 
 def issue_event(event, issue_id, project, components, ts):

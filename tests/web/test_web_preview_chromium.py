@@ -28,7 +28,7 @@ from tests.web.browser import INSTALL_TIMEOUT, Chromium, serve_pages
 # The first test may wait for apt-get to install Chromium (see conftest.py).
 pytestmark = pytest.mark.timeout(2 * INSTALL_TIMEOUT + 120)
 
-SAMPLE = ROOT / "tests" / "reports" / "sample_digest.json"
+SAMPLE = ROOT / "tests" / "fixtures" / "sample_digest.json"
 OWNED = "owned"
 # Each would set the page title if the browser ran it.
 HOSTILE = (
@@ -154,4 +154,4 @@ def test_the_readme_screenshot_script_makes_a_cropped_picture(chromium_binary, t
     height, width = pixels.shape[:2]
     assert 850 <= width <= 950 and 1200 < height
     assert pixels.std() > 0.05
-    assert "tests/reports/sample_digest.json" in done.stdout or "out/digest.html" in done.stdout
+    assert "tests/fixtures/sample_digest.json" in done.stdout or "out/digest.html" in done.stdout

@@ -22,10 +22,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from reports.mail import SendResult, build_message, send_message
+from reports.mail import build_message
+from service.mailer import SendResult, send_message
 from tests.smtp_sink import ScriptedSink
 
-SAMPLE = Path(__file__).with_name("sample_digest.json")
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample_digest.json"
 MESSAGE_ID = "<digest.ACME.2026-W47@scopewatch.example>"
 SENDER = "Scopewatch <digest@scopewatch.example>"
 PASSWORD = "p@ss:w/rd %20"  # every character a URL needs escaped
@@ -179,7 +180,13 @@ def test_a_crlf_in_ticket_text_adds_no_header_and_no_recipient(
 
 def test_a_message_needs_a_recipient_and_an_aware_date(digest: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="recipient"):
-        build_message(digest, mail_from=SENDER, to=[], message_id=MESSAGE_ID)
+        build_message(
+            digest,
+            mail_from=SENDER,
+            to=[],
+            message_id=MESSAGE_ID,
+            date=datetime(2026, 11, 23, 7, tzinfo=UTC),
+        )
     with pytest.raises(ValueError, match="timezone"):
         build_message(
             digest,
@@ -376,10 +383,10 @@ def test_a_wrong_password_is_reported_and_never_logged(
         authenticator=sink.authenticate,
     )
     # Our logger only: aiosmtpd at DEBUG logs the AUTH exchange itself, and warns that it does.
-    caplog.set_level(logging.DEBUG, logger="reports")
+    caplog.set_level(logging.DEBUG, logger="service")
     url = f"smtp+starttls://digest:wrong-Secret-42@127.0.0.1:{port}"
     result = send_message(message(digest), url, ssl_context=cert.client, retry_wait=0.01, timeout=5)
     assert not result.ok and (result.error or "").startswith("535")
-    assert "refused the digest" in caplog.text
+    assert "refused the message" in caplog.text
     assert "wrong-Secret-42" not in caplog.text + (result.error or "")
     assert sink.delivered == []

@@ -7,21 +7,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reports.feedback_tokens import FeedbackClaim, FeedbackTokenError, make_token, read_token
+from service.digest.links import FeedbackClaim, FeedbackTokenError, make_token, read_token
 
 SECRET = "feedback-secret-for-tests"
 SENT = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 
 
-def reason(token: str, now: datetime | None = None) -> str:
+def reason(token: str, now: datetime = SENT) -> str:
     with pytest.raises(FeedbackTokenError) as caught:
         read_token(SECRET, token, now=now)
     return caught.value.reason
 
 
 def test_a_token_reads_back_as_its_project_week_and_nonce() -> None:
-    token = make_token(SECRET, "ACME", "2026-W47", "n-81f3")
-    assert read_token(SECRET, token) == FeedbackClaim("ACME", "2026-W47", "n-81f3")
+    token = make_token(SECRET, "ACME", "2026-W47", "n-81f3", now=SENT)
+    assert read_token(SECRET, token, now=SENT) == FeedbackClaim("ACME", "2026-W47", "n-81f3")
     assert token.replace("-", "").replace("_", "").replace(".", "").isalnum()  # URL-safe
 
 
@@ -33,13 +33,13 @@ def test_a_token_is_good_for_fourteen_days_by_default() -> None:
 
 
 def test_a_token_signed_by_another_secret_is_forged() -> None:
-    assert reason(make_token("someone-else", "ACME", "2026-W47", "n1")) == "forged"
+    assert reason(make_token("someone-else", "ACME", "2026-W47", "n1", now=SENT)) == "forged"
 
 
 def test_editing_the_project_inside_a_token_is_forged() -> None:
-    token = make_token(SECRET, "ACME", "2026-W47", "n1")
+    token = make_token(SECRET, "ACME", "2026-W47", "n1", now=SENT)
     payload, timestamp, signature = token.split(".")
-    other = make_token(SECRET, "OTHER", "2026-W47", "n1").split(".")[0]
+    other = make_token(SECRET, "OTHER", "2026-W47", "n1", now=SENT).split(".")[0]
     assert reason(f"{other}.{timestamp}.{signature}") == "forged"
     assert payload != other
 

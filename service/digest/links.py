@@ -1,16 +1,21 @@
-"""Signed, expiring tokens for the feedback link in each digest.
+"""Signed links in the digest e-mail: the feedback form, one answer per project and week.
 
-A token names the project, the ISO week and a nonce (one answer per link), signed with the server's
-secret so a client cannot answer for another project or week by editing the URL.
+A token names the project, the ISO week and a nonce (one answer per link), signed with a key
+derived from the server's secret so a client cannot answer for another project or week by
+editing the URL; it expires. The signing time comes from the runtime's clock.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+from service.runtime import Runtime
 
 SALT = "scopewatch-feedback"
 # Authentic tokens signed slightly "in the future" come from another machine's clock, not a forger.
@@ -34,17 +39,13 @@ class FeedbackTokenError(Exception):
         self.reason: Reason = reason
 
 
-def make_token(
-    secret: str, project_key: str, week: str, nonce: str, *, now: datetime | None = None
-) -> str:
-    """A URL-safe token for the feedback link; `now` (aware) is the signing time, for tests."""
+def make_token(secret: str, project_key: str, week: str, nonce: str, *, now: datetime) -> str:
+    """A URL-safe token for the feedback link, signed at `now` (aware)."""
     payload = {"p": project_key, "w": week, "n": nonce}
     return str(_serializer(secret, now).dumps(payload))
 
 
-def read_token(
-    secret: str, token: str, max_age_days: int = 14, *, now: datetime | None = None
-) -> FeedbackClaim:
+def read_token(secret: str, token: str, max_age_days: int = 14, *, now: datetime) -> FeedbackClaim:
     """The claim inside an authentic token younger than `max_age_days`, else FeedbackTokenError."""
     serializer = _serializer(secret, now)
     try:
@@ -63,9 +64,7 @@ def read_token(
     return claim
 
 
-def _serializer(secret: str, now: datetime | None) -> URLSafeTimedSerializer:
-    if now is None:
-        return URLSafeTimedSerializer(secret, salt=SALT)
+def _serializer(secret: str, now: datetime) -> URLSafeTimedSerializer:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     fixed = int(now.timestamp())
@@ -79,12 +78,11 @@ def _serializer(secret: str, now: datetime | None) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=SALT, signer=_SignerAt)
 
 
-def _signed_just_ahead(exc: SignatureExpired, now: datetime | None) -> bool:
+def _signed_just_ahead(exc: SignatureExpired, now: datetime) -> bool:
     signed = exc.date_signed
     if signed is None:
         return False
-    reference = (now or datetime.now(UTC)).timestamp()
-    return 0 < signed.timestamp() - reference <= _CLOCK_SKEW_SECONDS
+    return 0 < signed.timestamp() - now.timestamp() <= _CLOCK_SKEW_SECONDS
 
 
 def _claim(payload: Any) -> FeedbackClaim | None:
@@ -94,3 +92,24 @@ def _claim(payload: Any) -> FeedbackClaim | None:
     if not all(isinstance(v, str) and v for v in (project_key, week, nonce)):
         return None
     return FeedbackClaim(project_key=str(project_key), week=str(week), nonce=str(nonce))
+
+
+# --- the digest's feedback link ------------------------------------------------------------
+
+
+def feedback_secret(rt: Runtime) -> str | None:
+    """A key for feedback links, derived so that no extra secret has to be configured."""
+    base = rt.settings.webhook_secret or rt.settings.admin_token
+    if not base:
+        return None
+    return hmac.new(base.encode(), b"scopewatch-feedback-links", hashlib.sha256).hexdigest()
+
+
+def feedback_link(rt: Runtime, project_key: str, week: str) -> str | None:
+    secret = feedback_secret(rt)
+    if secret is None:
+        return None
+    # One link per project and week: the same digest rebuilt shows the same link, answered once.
+    nonce = hmac.new(secret.encode(), f"{project_key}/{week}".encode(), "sha256").hexdigest()[:24]
+    token = make_token(secret, project_key, week, nonce, now=rt.clock())
+    return f"{rt.settings.public_url}/feedback/{token}"

@@ -17,10 +17,11 @@ from sqlalchemy import create_engine, insert, select
 from sqlalchemy.engine import Engine
 
 from service.digest.deliver import digest_message_id, send_once
+from service.mailer import Mailer
 from service.store.schema import digest_sends, metadata
 from tests.smtp_sink import ScriptedSink as Sink
 
-SAMPLE = Path(__file__).with_name("sample_digest.json")
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample_digest.json"
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 SENDER = "digest@agency.example"
 
@@ -71,14 +72,8 @@ def send(
     to: list[str] | None = None,
     now: datetime = NOW,
 ) -> str:
-    return send_once(
-        engine,
-        digest,
-        mail_from=mail_from,
-        to=to or ["pm@acme.example"],
-        smtp_url=smtp_url,
-        now=now,
-    )
+    mailer = Mailer(smtp_url=smtp_url, mail_from=mail_from)
+    return send_once(engine, mailer, digest, to=to or ["pm@acme.example"], now=now)
 
 
 def test_a_second_send_for_the_same_week_sends_nothing(
@@ -158,7 +153,7 @@ def test_a_digest_that_cannot_be_built_leaves_no_claim(
     engine: Engine, digest: dict[str, Any], sink: Sink, smtp_url: str
 ) -> None:
     with pytest.raises(ValueError, match="recipient"):
-        send_once(engine, digest, mail_from=SENDER, to=[], smtp_url=smtp_url, now=NOW)
+        send_once(engine, Mailer(smtp_url, SENDER), digest, to=[], now=NOW)
     assert rows(engine) == []
     assert send(engine, digest, smtp_url) == "sent"
 
