@@ -33,7 +33,9 @@ def documented() -> set[str]:
 def test_every_metric_the_doc_names_is_exposed():
     known = set().union(*exposed().values())
     unknown = documented() - known
-    assert not unknown, f"docs/operating.md names metrics that service/web/metrics.py lacks: {unknown}"
+    assert not unknown, (
+        f"docs/operating.md names metrics that service/web/metrics.py lacks: {unknown}"
+    )
 
 
 def test_every_exposed_metric_is_documented():
