@@ -23,10 +23,6 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms "%(a)s"'
 
 def on_starting(server):  # noqa: ARG001 - gunicorn's hook signature
     """Application log lines as JSON, with known secrets masked, in every worker (inherited)."""
-    from service.logs import configure_logging
+    from service.logs import configure_logging, secrets_from_env
 
-    secrets = [
-        os.environ.get(name, "")
-        for name in ("SCOPEWATCH_WEBHOOK_SECRET", "SCOPEWATCH_JIRA_TOKEN", "SCOPEWATCH_ADMIN_TOKEN")
-    ]
-    configure_logging(secrets)
+    configure_logging(secrets_from_env())

@@ -4,15 +4,31 @@
 is valid but probably unintended. See `mappings/example.toml` for every key, annotated.
 """
 
-from mappings.loader import ConfigError, check_mapping, load_mapping, parse_mapping
-from mappings.model import DigestSchedule, JiraFields, Mapping, Project, Statuses
+from mappings.check import check_mapping
+from mappings.errors import ConfigError
+from mappings.loader import load_mapping, parse_mapping
+from mappings.model import (
+    DigestSchedule,
+    JiraFields,
+    Mapping,
+    NonBillable,
+    Project,
+    Rate,
+    RateChange,
+    Retainer,
+    Statuses,
+)
 
 __all__ = [
     "ConfigError",
     "DigestSchedule",
     "JiraFields",
     "Mapping",
+    "NonBillable",
     "Project",
+    "Rate",
+    "RateChange",
+    "Retainer",
     "Statuses",
     "check_mapping",
     "load_mapping",

@@ -30,11 +30,52 @@ class DigestSchedule:
     day: str = "MON"  # one of WEEKDAYS
     hour: int = 8
     tz: str = "UTC"
+    grace_hours: float = 24  # how late a digest may still go out for its week
 
     @property
     def weekday(self) -> int:
         """Monday is 0, as in `datetime.weekday()`."""
         return WEEKDAYS.index(self.day)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """An hourly rate: what the client is billed and, when known, what the hour costs us."""
+
+    billing: float
+    cost: float | None = None  # internal; no client-facing text shows it
+
+
+RoleRates = tuple[tuple[str, Rate], ...]  # (role or person, rate), in file order
+
+
+@dataclass(frozen=True)
+class RateChange:
+    """New rates for some roles, from `start` (in the project's zone) until the next change."""
+
+    start: date
+    rates: RoleRates
+
+
+@dataclass(frozen=True)
+class Retainer:
+    """A monthly allowance, in hours or in money (exactly one of them is set)."""
+
+    hours_per_month: float | None = None
+    money_per_month: float | None = None
+    carry_over: bool = False  # unused allowance moves to the next month
+
+
+@dataclass(frozen=True)
+class NonBillable:
+    """Work that is logged but not billed: matched by issue type, label or component."""
+
+    types: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    components: tuple[str, ...] = ()
+
+
+CONTRACTS = ("time_and_materials", "fixed_price", "retainer")
 
 
 @dataclass(frozen=True)
@@ -52,6 +93,17 @@ class Project:
     exclude_types: tuple[str, ...] = ()
     digest: DigestSchedule = field(default_factory=DigestSchedule)
     categories: tuple[tuple[str, float], ...] = ()  # (component name, budget), in file order
+    pm: tuple[str, ...] = ()  # the agency's people: previews, alerts, feedback alerts
+    locale: str = "en_GB"  # Babel locale of the client's digest
+    contract: str = "time_and_materials"  # one of CONTRACTS
+    retainer: Retainer | None = None  # set exactly when contract is "retainer"
+    alerts: tuple[float, ...] = (50, 75, 90, 100)  # % of budget, ascending
+    feedback_alert_below: int = 6  # a feedback score at or below it alerts `pm`
+    notify_client_on_flag: bool = False
+    non_billable: NonBillable = field(default_factory=NonBillable)
+    rates: RoleRates = ()  # this client's card, over Mapping.rates
+    person_rates: RoleRates = ()  # by Jira person, over any role
+    rate_changes: tuple[RateChange, ...] = ()  # ascending by start
 
     @property
     def category_budgets(self) -> dict[str, float]:
@@ -75,7 +127,7 @@ class Mapping:
 
     jira: JiraFields
     projects: tuple[Project, ...]
-    rates: tuple[tuple[str, float], ...] = ()  # role -> hourly rate
+    rates: RoleRates = ()  # role -> hourly rate
     people: tuple[tuple[str, str], ...] = ()  # Jira accountId (or Data Center name) -> role
     estimates: tuple[tuple[str, float], ...] = ()  # issue type -> default hours
     statuses: Statuses = field(default_factory=Statuses)
@@ -86,7 +138,8 @@ class Mapping:
 
     @property
     def rate_by_role(self) -> dict[str, float]:
-        return dict(self.rates)
+        """The billing rate of each role in [rates]."""
+        return {role: rate.billing for role, rate in self.rates}
 
     @property
     def role_by_person(self) -> dict[str, str]:
@@ -97,7 +150,18 @@ class Mapping:
         return dict(self.estimates)
 
     def rate_for(self, person: str | None, project: Project) -> float:
-        """The hourly rate of a person's role, else the project's default rate."""
+        """The hourly billing rate of a person on `project`.
+
+        Their own rate, else the project's rate for their role, else [rates] for their role, else
+        the project's default rate. Dated `rate_changes` are not applied here yet.
+        """
         role = self.role_by_person.get(person or "")
-        rate = self.rate_by_role.get(role or "")
-        return project.default_rate if rate is None else rate
+        for rates, name in (
+            (project.person_rates, person),
+            (project.rates, role),
+            (self.rates, role),
+        ):
+            rate = dict(rates).get(name) if name is not None else None
+            if rate is not None:
+                return rate.billing
+        return project.default_rate

@@ -10,8 +10,12 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from service.settings import SETTINGS, Secret
 
 CONTEXT_FIELDS = ("delivery_id", "issue_key", "project", "job")
 
@@ -48,18 +52,30 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-SECRET_SETTINGS = ("SCOPEWATCH_WEBHOOK_SECRET", "SCOPEWATCH_JIRA_TOKEN", "SCOPEWATCH_ADMIN_TOKEN")
+def secrets_from_env(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every secret value the environment gives scopewatch, as it may appear in a log line.
 
-
-def secrets_from_env() -> list[str]:
-    from urllib.parse import unquote, urlsplit
-
-    secrets = [os.environ.get(name, "") for name in SECRET_SETTINGS]
-    for url_setting in ("SCOPEWATCH_SMTP_URL", "SCOPEWATCH_DATABASE_URL"):
-        password = urlsplit(os.environ.get(url_setting, "")).password
-        if password:
-            secrets += [password, unquote(password)]
+    Which settings are secret is declared once, in `service.settings`; a password inside a URL is
+    listed both as written and URL-unquoted, since either form can end up in a message.
+    """
+    environ = os.environ if environ is None else environ
+    secrets: list[str] = []
+    for setting in SETTINGS:
+        value = environ.get(setting.env, "")
+        if setting.secret is Secret.VALUE and value:
+            secrets.append(value)
+        elif setting.secret is Secret.IN_URL:
+            password = _url_password(value)
+            if password:
+                secrets += [password, unquote(password)]
     return secrets
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:  # a malformed URL: the settings check reports it, with its value hidden
+        return None
 
 
 def configure_logging(secrets: list[str] | None = None, level: int = logging.INFO) -> None:

@@ -1,16 +1,30 @@
-"""Settings from the environment, declared once (name, type, default, help) and checked at start.
+"""Settings from the environment, declared once and checked at start.
 
-The registry below is the single source: the README's settings table is tested against it, and
-`load_settings` reports every problem at once, one line each, so an operator fixes them in one go.
+`Settings` is the declaration: each field holds its default, its help text and, for a secret, where
+the secret sits in the value. `SETTINGS` lists them with their variable names; the README's settings
+table is tested against it and the log filters take their secrets from it. `load_settings` reports
+every problem at once, one line each, so an operator fixes them in one go.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Annotated, Any
 from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "SCOPEWATCH_"
+
+
+class Secret(Enum):
+    """Where a setting holds a secret: what error messages hide and log lines mask."""
+
+    VALUE = "the whole value"
+    IN_URL = "the password of a URL"  # smtp://user:pass@host, postgresql://user:pass@host
 
 
 class SettingsError(Exception):
@@ -21,133 +35,97 @@ class SettingsError(Exception):
         self.problems = problems
 
 
-@dataclass(frozen=True)
-class Setting:
-    env: str
-    field: str
-    default: Any
-    help: str
-    parse: Callable[[str], Any] = str
+# --- value checks: each takes what the environment (a string) or an override gives ---------------
 
 
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value <= 0:
+def _positive_int(value: Any) -> int:
+    try:
+        number = int(value.strip()) if isinstance(value, str) else value
+    except ValueError:
+        number = None
+    if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
         raise ValueError("must be a positive whole number")
-    return value
+    return number
 
 
-def _flag(raw: str) -> bool:
-    if raw.lower() in {"1", "true", "yes", "on"}:
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on"}:
         return True
-    if raw.lower() in {"0", "false", "no", "off", ""}:
+    if isinstance(value, str) and value.lower() in {"0", "false", "no", "off", ""}:
         return False
     raise ValueError("must be 1 or 0")
 
 
-def _smtp_url(raw: str) -> str:
-    parts = urlsplit(raw)
+def _smtp_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
     if parts.scheme not in {"smtp", "smtp+starttls", "smtps"} or not parts.hostname:
         raise ValueError("must look like smtp://host:port, smtp+starttls://… or smtps://…")
-    return raw
+    return value
 
 
-def _http_url(raw: str) -> str:
-    parts = urlsplit(raw)
+def _http_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError("must be an http(s) URL")
-    return raw.rstrip("/")
+    return value.rstrip("/")
 
 
-def _database_url(raw: str) -> str:
-    if not raw.startswith(("sqlite:", "postgresql")):
+def _database_url(value: str) -> str:
+    if not value.startswith(("sqlite:", "postgresql")):
         raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
-    return raw
+    return value
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "SCOPEWATCH_DATABASE_URL",
-        "database_url",
-        "sqlite:///instance/scopewatch.db",
-        "SQLAlchemy URL: SQLite for one machine, postgresql+psycopg://… for several",
-        _database_url,
-    ),
-    Setting("SCOPEWATCH_MAPPINGS", "mappings", "mappings/sandbox.toml", "the mapping file"),
-    Setting(
-        "SCOPEWATCH_WEBHOOK_SECRET",
-        "webhook_secret",
-        None,
-        "HMAC secret shared with Jira; intake refuses to start without it",
-    ),
-    Setting(
-        "SCOPEWATCH_INSECURE_DEV",
-        "insecure_dev",
-        False,
-        "1 lets intake run without a webhook secret (development only)",
-        _flag,
-    ),
-    Setting(
-        "SCOPEWATCH_JIRA_URL",
-        "jira_url",
-        None,
-        "Jira site, e.g. https://acme.atlassian.net",
-        _http_url,
-    ),
-    Setting("SCOPEWATCH_JIRA_EMAIL", "jira_email", None, "Jira Cloud account e-mail"),
-    Setting(
-        "SCOPEWATCH_JIRA_TOKEN",
-        "jira_token",
-        None,
-        "Jira API token (Cloud) or personal access token (Data Center, without e-mail)",
-    ),
-    Setting(
-        "SCOPEWATCH_SMTP_URL",
-        "smtp_url",
-        None,
-        "smtp://host:port, smtp+starttls://user:pass@host:587 or smtps://user:pass@host:465",
-        _smtp_url,
-    ),
-    Setting("SCOPEWATCH_MAIL_FROM", "mail_from", None, "sender address of the digest"),
-    Setting(
-        "SCOPEWATCH_ADMIN_TOKEN",
-        "admin_token",
-        None,
-        "bearer token for /api/*; without it the admin API answers 401",
-    ),
-    Setting(
-        "SCOPEWATCH_PUBLIC_URL",
-        "public_url",
-        "http://127.0.0.1:8080",
-        "base of links in e-mails (the feedback form)",
-        _http_url,
-    ),
-    Setting(
-        "SCOPEWATCH_MAX_BODY",
-        "max_body",
-        1_048_576,
-        "largest webhook body accepted, bytes",
-        _positive_int,
-    ),
-)
-
-_SECRET_FIELDS = {"webhook_secret", "jira_token", "admin_token", "smtp_url", "database_url"}
+PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+HttpUrl = Annotated[str | None, AfterValidator(_http_url)]
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str = "sqlite:///instance/scopewatch.db"
-    mappings: str = "mappings/sandbox.toml"
-    webhook_secret: str | None = None
-    insecure_dev: bool = False
-    jira_url: str | None = None
-    jira_email: str | None = None
-    jira_token: str | None = None
-    smtp_url: str | None = None
-    mail_from: str | None = None
-    admin_token: str | None = None
-    public_url: str = "http://127.0.0.1:8080"
-    max_body: int = 1_048_576
+class Settings(BaseModel):
+    """Every setting; the variable of each is SCOPEWATCH_ and its name in capitals."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    database_url: Annotated[str, AfterValidator(_database_url), Secret.IN_URL] = Field(
+        default="sqlite:///instance/scopewatch.db",
+        description="SQLAlchemy URL: SQLite for one machine, postgresql+psycopg://… for several",
+    )
+    mappings: str = Field(default="mappings/sandbox.toml", description="the mapping file")
+    webhook_secret: Annotated[str | None, Secret.VALUE] = Field(
+        default=None, description="HMAC secret shared with Jira; intake refuses to start without it"
+    )
+    insecure_dev: Flag = Field(
+        default=False, description="1 lets intake run without a webhook secret (development only)"
+    )
+    jira_url: HttpUrl = Field(
+        default=None, description="Jira site, e.g. https://acme.atlassian.net"
+    )
+    jira_email: str | None = Field(default=None, description="Jira Cloud account e-mail")
+    jira_token: Annotated[str | None, Secret.VALUE] = Field(
+        default=None,
+        description="Jira API token (Cloud) or personal access token (Data Center, without e-mail)",
+    )
+    smtp_url: Annotated[str | None, AfterValidator(_smtp_url), Secret.IN_URL] = Field(
+        default=None,
+        description="smtp://host:port, smtp+starttls://user:pass@host:587 or "
+        "smtps://user:pass@host:465",
+    )
+    mail_from: str | None = Field(default=None, description="sender address of the digest")
+    admin_token: Annotated[str | None, Secret.VALUE] = Field(
+        default=None, description="bearer token for /api/*; without it the admin API answers 401"
+    )
+    public_url: HttpUrl = Field(
+        default="http://127.0.0.1:8080", description="base of links in e-mails (the feedback form)"
+    )
+    max_body: PositiveInt = Field(
+        default=1_048_576, description="largest webhook body accepted, bytes"
+    )
 
     @property
     def jira_configured(self) -> bool:
@@ -157,16 +135,34 @@ class Settings:
     def is_postgres(self) -> bool:
         return self.database_url.startswith("postgresql")
 
-    def redacted(self) -> dict[str, Any]:
-        """For logs and `/readyz`: which settings are set, never their secret values."""
-        return {
-            f.name: (
-                "***"
-                if f.name in _SECRET_FIELDS and getattr(self, f.name)
-                else getattr(self, f.name)
-            )
-            for f in fields(self)
-        }
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # A Settings object in a traceback or a debug line must not carry the secrets with it.
+        secret = {s.field for s in SETTINGS if s.secret}
+        for name, value in super().__repr_args__():
+            yield name, "(hidden)" if name in secret and value else value
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting as operators see it: its variable, default, help, and whether it is secret."""
+
+    env: str
+    field: str
+    default: Any
+    help: str
+    secret: Secret | None
+
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(
+        env=ENV_PREFIX + name.upper(),
+        field=name,
+        default=info.default,
+        help=info.description or "",
+        secret=next((m for m in info.metadata if isinstance(m, Secret)), None),
+    )
+    for name, info in Settings.model_fields.items()
+)
 
 
 def load_settings(
@@ -174,23 +170,30 @@ def load_settings(
 ) -> Settings:
     """Defaults, then `SCOPEWATCH_*` from the environment, then overrides (tests), all checked."""
     environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    problems: list[str] = []
-    for setting in SETTINGS:
-        raw = environ.get(setting.env)
-        if raw is None or raw == "":
-            continue
-        try:
-            values[setting.field] = setting.parse(raw.strip())
-        except ValueError as exc:
-            shown = "(hidden)" if setting.field in _SECRET_FIELDS else repr(raw)
-            problems.append(f"{setting.env}={shown}: {exc}")
-    if problems:
-        raise SettingsError(problems)
-    settings = replace(Settings(), **values)
-    if overrides:
-        settings = replace(settings, **dict(overrides))
-    return settings
+    from_env = {s.field: raw.strip() for s in SETTINGS if (raw := environ.get(s.env))}
+    values = {**from_env, **(overrides or {})}
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        by_field = {s.field: s for s in SETTINGS}
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0])
+            setting = by_field.get(name)
+            if setting is None:
+                problems.append(f"{name}: not a setting")
+                continue
+            # An override is named by its field, so nobody hunts for a variable that is not set.
+            label = name if name in (overrides or {}) else setting.env
+            shown = "(hidden)" if setting.secret else repr(values[name])
+            problems.append(f"{label}={shown}: {_reason(error)}")
+        raise SettingsError(problems) from None
+
+
+def _reason(error: Any) -> str:
+    """Our own words for the checks above; pydantic's for a plain type mismatch in an override."""
+    cause = error.get("ctx", {}).get("error")
+    return str(cause) if isinstance(cause, ValueError) else str(error["msg"])
 
 
 def check_intake(settings: Settings) -> None:

@@ -29,16 +29,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class UserError(click.ClickException):
-    """Bad input from the user: printed as one line, exit code 2."""
+    """Bad input from the user: one line per problem on stderr, exit code 2."""
 
     exit_code = 2
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"scopewatch: {self.message}", err=True)
+        for line in self.message.splitlines():
+            click.echo(f"scopewatch: {line}", err=True)
 
 
 def friendly(func: F) -> F:
-    """Turns the errors users cause (settings, mapping file, week strings) into one clear line."""
+    """Turns the errors users cause (settings, mapping file, week strings) into clear lines.
+
+    Every problem gets its own line, so a file with three mistakes is fixed in one round.
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -47,7 +51,7 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except SettingsError as exc:
-            raise UserError("; ".join(exc.problems)) from None
+            raise UserError("\n".join(exc.problems)) from None
         except ConfigError as exc:
             raise UserError(str(exc)) from None
 

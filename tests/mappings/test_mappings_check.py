@@ -5,21 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mappings import check_mapping, parse_mapping
+from tests.mappings import texts
 
-PROJECT = """\
-[[projects]]
-key = "ACME"
-client = "Acme Corp"
-currency = "EUR"
-budget = 1000
-start = 2026-09-01
-end = 2026-12-31
-baseline = 2026-09-01T09:00:00Z
-hours_per_point = 6
-weekly_capacity_hours = 40
-default_rate = 80
-digest = { to = ["pm@acme.example"] }
-"""
+PROJECT = texts.PROJECT + 'baseline = 2026-09-01T09:00:00Z\ndigest = { to = ["pm@acme.example"] }\n'
 
 
 def warnings_for(text: str) -> list[str]:
@@ -80,4 +68,42 @@ def test_a_role_without_a_rate() -> None:
     assert check_mapping(mapping) == [
         'acme.toml: people.bob: role "tester" has no rate in [rates]; '
         "their hours are priced at the project's default_rate"
+    ]
+
+
+def test_a_cost_above_the_billing_rate_is_a_warning_wherever_it_is() -> None:
+    text = (
+        PROJECT
+        + "rates = { developer = { billing = 90, cost = 95 } }\n"
+        + "person_rates = { bob = { billing = 100, cost = 100 } }\n"
+        + "\n[[projects.rate_changes]]\nfrom = 2026-11-01\n"
+        + "developer = { billing = 60, cost = 70 }\n"
+        + "\n[rates]\ndeveloper = { billing = 85, cost = 90 }\n"
+        + '\n[people]\nann = "developer"\n'
+    )
+
+    assert warnings_for(text) == [
+        "acme.toml: rates.developer: cost 90 is above the billing rate 85",
+        "acme.toml: projects[0] (ACME): rates.developer: cost 95 is above the billing rate 90",
+        "acme.toml: projects[0] (ACME): rate_changes[0].developer: cost 70 is above the billing "
+        "rate 60",
+    ]
+
+
+def test_a_role_on_a_clients_card_that_nobody_has_is_probably_misspelt() -> None:
+    text = PROJECT + "rates = { developr = 95 }\n\n[rates]\ndeveloper = 85\n"
+
+    assert warnings_for(text) == [
+        "acme.toml: projects[0] (ACME): rates.developr: nobody in [people] has this role; "
+        "is it misspelt?"
+    ]
+
+
+def test_a_role_priced_on_one_clients_card_only_warns_about_the_other_projects() -> None:
+    beta = PROJECT.replace('key = "ACME"', 'key = "BETA"')
+    text = PROJECT + "rates = { qa = 60 }\n\n" + beta + '\n[people]\nann = "qa"\n'
+
+    assert warnings_for(text) == [
+        'acme.toml: people.ann: role "qa" has no rate in [rates] nor in the rates of BETA; '
+        "their hours there are priced at its default_rate"
     ]

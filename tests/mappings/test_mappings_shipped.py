@@ -96,12 +96,13 @@ def _assignment_lines(path: Path) -> list[tuple[int, str]]:
 
 @pytest.mark.parametrize("path", [SANDBOX, EXAMPLE], ids=["sandbox", "example"])
 def test_every_key_of_the_shipped_files_is_located(path: Path) -> None:
-    # `true` is the wrong type for every key, so each edit must fail on exactly that line.
+    # A bare time of day is the wrong type for every key (`true` is not: some keys are flags), so
+    # each edit must fail on exactly that line.
     lines = path.read_text(encoding="utf-8").splitlines()
     for number, line in _assignment_lines(path):
         key = ASSIGNMENT.match(line)[1].strip('"')  # type: ignore[index]
         broken = lines.copy()
-        broken[number - 1] = f"{line.split('=', 1)[0]}= true"
+        broken[number - 1] = f"{line.split('=', 1)[0]}= 07:32:00"
 
         with pytest.raises(ConfigError) as caught:
             parse_mapping("\n".join(broken), source=str(path))

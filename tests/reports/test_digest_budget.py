@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from mappings.model import DigestSchedule, JiraFields, Mapping, Project
+from mappings.model import DigestSchedule, JiraFields, Mapping, Project, Rate
 from reports.budget import calculate_budget, calculate_series, category_of, worklog_cost
 from reports.frames import empty_frames, frames_from_records
 from reports.period import period_for
@@ -14,7 +14,7 @@ PROJECT = Project(
     categories=(("Backend", 6_000.0), ("Frontend", 4_000.0)),
 )  # fmt: skip
 MAPPING = Mapping(
-    jira=JiraFields(), projects=(PROJECT,), rates=(("developer", 100.0),),
+    jira=JiraFields(), projects=(PROJECT,), rates=(("developer", Rate(100.0)),),
     people=(("dev-1", "developer"), ("odd-1", "astronaut")),  # a role without a rate
 )  # fmt: skip
 WEEK = period_for("2026-W47", "UTC")

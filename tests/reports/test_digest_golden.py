@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine, insert
 
-from mappings.model import DigestSchedule, JiraFields, Mapping, Project, Statuses
+from mappings.model import DigestSchedule, JiraFields, Mapping, Project, Rate, Statuses
 from reports.digest import build_digest
 from reports.frames import frames_from_records
 from service.digest.load import digest_for
@@ -42,7 +42,7 @@ PROJECT = Project(
 MAPPING = Mapping(
     jira=JiraFields(),
     projects=(PROJECT,),
-    rates=(("developer", 100.0), ("designer", 80.0)),
+    rates=(("developer", Rate(100.0)), ("designer", Rate(80.0))),
     people=(("dev-1", "developer"), ("des-1", "designer")),  # ext-9 is unknown: default 50
     estimates=(("Story", 8.0), ("Task", 4.0)),
     statuses=Statuses(),

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from mappings.model import DigestSchedule, JiraFields, Mapping, Project
+from mappings.model import DigestSchedule, JiraFields, Mapping, Project, Rate
 from service.store import schema
 
 BASELINE_AT = datetime(2026, 9, 1, 9, tzinfo=UTC)
@@ -49,7 +49,7 @@ UNDATED = Project(
 MAPPING = Mapping(
     jira=JiraFields(impact_hours_field="customfield_10150", impact_cost_field="customfield_10151"),
     projects=(ACME, UNDATED),
-    rates=(("developer", 80.0), ("designer", 70.0)),
+    rates=(("developer", Rate(80.0)), ("designer", Rate(70.0))),
     people=((DEV, "developer"), (DESIGNER, "designer")),
     estimates=(("Story", 8.0), ("Task", 4.0)),
 )

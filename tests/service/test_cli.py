@@ -31,6 +31,17 @@ def test_a_bad_setting_is_one_line_naming_the_variable(run, monkeypatch):
     assert "Traceback" not in result.output
 
 
+def test_every_bad_setting_gets_its_own_line(run, monkeypatch):
+    monkeypatch.setenv("SCOPEWATCH_MAX_BODY", "lots")
+    monkeypatch.setenv("SCOPEWATCH_PUBLIC_URL", "ftp://x")
+    result = run("inbox", "stats")
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "scopewatch: SCOPEWATCH_PUBLIC_URL='ftp://x': must be an http(s) URL",
+        "scopewatch: SCOPEWATCH_MAX_BODY='lots': must be a positive whole number",
+    ]
+
+
 def test_a_bad_mapping_file_names_the_file_line_and_key(run, tmp_path, monkeypatch):
     bad = tmp_path / "bad.toml"
     text = (ROOT / "mappings" / "sandbox.toml").read_text()

@@ -50,3 +50,50 @@ def test_the_readme_documents_every_setting_and_no_other():
     readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"^\| `(SCOPEWATCH_[A-Z_]+)`", readme, flags=re.M))
     assert documented == {s.env for s in SETTINGS}
+
+
+def test_the_environment_overrides_defaults_and_overrides_win_over_the_environment():
+    environ = {"SCOPEWATCH_MAX_BODY": " 2048 ", "SCOPEWATCH_PUBLIC_URL": "https://sw.example/"}
+    settings = load_settings(environ, overrides={"max_body": 99})
+    assert settings.max_body == 99
+    assert settings.public_url == "https://sw.example"  # the trailing slash would double in links
+    assert settings.database_url == "sqlite:///instance/scopewatch.db"
+
+
+def test_a_bad_override_is_named_by_its_field_not_by_a_variable_nobody_set():
+    with pytest.raises(SettingsError) as caught:
+        load_settings({}, overrides={"max_body": 0, "max_bdy": 1})
+    assert caught.value.problems == [
+        "max_body=0: must be a positive whole number",
+        "max_bdy: not a setting",
+    ]
+
+
+def test_settings_are_frozen():
+    settings = load_settings({})
+    with pytest.raises(ValueError, match="frozen"):
+        settings.max_body = 1  # type: ignore[misc]
+
+
+def test_the_repr_of_settings_hides_every_secret():
+    secrets = {
+        "SCOPEWATCH_WEBHOOK_SECRET": "hook-s3cret",
+        "SCOPEWATCH_JIRA_TOKEN": "jira-s3cret",
+        "SCOPEWATCH_ADMIN_TOKEN": "admin-s3cret",
+        "SCOPEWATCH_SMTP_URL": "smtps://mailer:smtp-s3cret@mail.example:465",
+        "SCOPEWATCH_DATABASE_URL": "postgresql+psycopg://app:db-s3cret@db/scopewatch",
+    }
+    shown = repr(load_settings(secrets))
+    assert "mappings='mappings/sandbox.toml'" in shown
+    assert "s3cret" not in shown
+
+
+def test_secrecy_is_declared_for_the_tokens_and_the_urls_that_carry_passwords():
+    secret = {s.env for s in SETTINGS if s.secret}
+    assert secret == {
+        "SCOPEWATCH_WEBHOOK_SECRET",
+        "SCOPEWATCH_JIRA_TOKEN",
+        "SCOPEWATCH_ADMIN_TOKEN",
+        "SCOPEWATCH_SMTP_URL",
+        "SCOPEWATCH_DATABASE_URL",
+    }
