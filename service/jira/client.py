@@ -50,6 +50,7 @@ from tenacity import (
 )
 
 from mappings.model import Mapping
+from service.jira.adf import comment_text, text_to_adf
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -330,9 +331,7 @@ class JiraClient:
 
     @staticmethod
     def _plain_comment(comment: dict[str, Any]) -> dict[str, Any]:
-        body = comment.get("body")
-        text = adf_to_text(body) if isinstance(body, dict) else str(body or "")
-        return {**comment, "body": text.replace("\r\n", "\n")}
+        return {**comment, "body": comment_text(comment.get("body"))}
 
     # --- issue properties ----------------------------------------------------------------------
 
@@ -512,47 +511,6 @@ def missing_custom_fields(client: JiraClient, mapping: Mapping) -> list[str]:
     custom = [f for f in dict.fromkeys(wanted) if f and f.startswith("customfield_")]
     known = client.field_ids()
     return [f for f in custom if f not in known]
-
-
-# --- Atlassian Document Format, just enough for comments -----------------------------------------
-
-
-def text_to_adf(text: str) -> dict[str, Any]:
-    """Blank lines start paragraphs, single newlines become hard breaks; text nodes are literal."""
-    paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    content = []
-    for paragraph in paragraphs:
-        nodes: list[dict[str, Any]] = []
-        for number, line in enumerate(paragraph.strip("\n").split("\n")):
-            if number:
-                nodes.append({"type": "hardBreak"})
-            if line:
-                nodes.append({"type": "text", "text": line})
-        content.append({"type": "paragraph", "content": nodes})
-    return {"type": "doc", "version": 1, "content": content}
-
-
-_INLINE_ATTR = {"mention": "text", "emoji": "text", "status": "text", "inlineCard": "url"}
-
-
-def adf_to_text(node: Any) -> str:
-    """Plain text of an ADF document: block nodes separated by blank lines."""
-    if not isinstance(node, dict):
-        return ""
-    kind = node.get("type")
-    if kind == "text":
-        return str(node.get("text", ""))
-    if kind == "hardBreak":
-        return "\n"
-    if kind in _INLINE_ATTR:
-        return str((node.get("attrs") or {}).get(_INLINE_ATTR[kind], ""))
-    children = [adf_to_text(c) for c in node.get("content") or []]
-    inline = all(isinstance(c, dict) and _is_inline(c) for c in node.get("content") or [])
-    return "".join(children) if inline else "\n\n".join(c for c in children if c)
-
-
-def _is_inline(node: dict[str, Any]) -> bool:
-    return node.get("type") in {"text", "hardBreak", *_INLINE_ATTR}
 
 
 def same_comment_text(a: str, b: str) -> bool:
