@@ -1,117 +1,95 @@
-"""The only code that talks to Jira: one retry policy, Cloud and Data Center, plain dicts out.
+"""The only code that talks to Jira: the `jira` library's public API behind one retry policy.
 
-It wraps the `jira` library for what the library does well (authentication, the session, server
-info and Cloud/Data Center detection) and sends every REST call itself through that session, one
-HTTP call per attempt, so that a single tenacity policy governs all of them:
+Every call goes through `service.jira.policy` (tenacity; the library's own retries are off), which
+counts it in `calls`, repeats it when that is safe and turns failures into `JiraRetryLater` or
+`JiraRejected`. Answers come back as plain dicts in Jira's REST shapes.
 
-* 429, 502, 503, 504, dropped connections and timeouts are retried (a 500 at most twice), waiting
-  the longer of Jira's `Retry-After` and jittered exponential backoff; past `max_wait` seconds in
-  total the call gives up with `JiraRetryLater`, saying when to come back.
-* A 429 also pauses every later call of this client until its `Retry-After` has passed, and the
-  pause travels in `JiraRetryLater.pause_until` so the outbox can pause other processes too.
-* 4xx answers are never retried: `JiraRejected` carries Jira's own error messages.
-* A POST is resent only when Jira certainly did not act on it (429/503, or the connection was never
-  made). After a dropped answer or a timeout, Jira may have created the comment already; the caller
-  (the outbox) looks before it posts again, so the client must not blindly repeat it.
+Through the library, one HTTP request per call (per page for comments and search):
 
-The library's own `ResilientSession` retries are off (`max_retries=0`): they resend POSTs, cut a
-long `Retry-After` short and would multiply with ours. A raw `JIRAError` is never logged nor
-chained: its text includes request headers, and so the credentials.
+    connecting      JIRA(...)                         GET serverInfo: Cloud or Data Center
+    server_info     JIRA.server_info
+    field_ids       JIRA.fields
+    search_pages    JIRA.enhanced_search_issues       Cloud: /search/jql, nextPageToken
+                    JIRA.search_issues                Data Center: /search, startAt
+    count           JIRA.approximate_issue_count      Cloud; Data Center reads search's `total`
+    get_issue       JIRA.issue(...).raw
+    comments        JIRA.comments                     a page at a time
+    add_comment     JIRA.add_comment
+    get_property    JIRA.issue_property(...).raw
+    set_property    JIRA.add_issue_property
 
-API versions: reads and edits use REST v2 everywhere (the mirror reads the v2 issue shape). Search
-is Cloud's enhanced `/search/jql` with `nextPageToken`, requested on v2 so issues keep that shape
-(it is the same endpoint the library's `enhanced_search_issues` calls); Data Center has only the
-classic `/search` with `startAt`. Comments are ADF on Cloud (REST v3) and plain text on Data
-Center (v2): Cloud reads a v2 string as wiki markup, where the outbox's `[scopewatch change N]`
-marker is link syntax, while an ADF text node is taken literally and reads back unchanged.
+Searches ask for `json_result=True` (the REST answer as it came) and are sent as POST (long JQL
+and field lists). Before its first search the library reads Jira's field list, to translate JQL
+clause names into field ids (we send ids, so the translation changes nothing): one more request
+per client, which `calls` counts too.
+
+Through plain `requests`, with a session of our own (same login, same timeout), three calls for
+which the library's public API would cost extra requests or lose data (its session, which could
+send them, is private):
+
+    edit_issue      The library's only issue edit is `Issue.update`. It needs an `Issue` first (a
+    update_comment  GET) and reloads it after its PUT (a GET of every field); `Comment.update`
+                    does the same. Three requests for one would break the outbox's budget of five
+                    requests per write-back (its lease is reckoned on it) and spend Cloud's rate
+                    limit on answers nobody reads.
+    worklogs        `JIRA.worklogs` reads one page, without `startAt`, and drops `total`: Cloud's
+                    page holds at most 5000 worklogs, and a long-lived support issue gets there.
+
+API versions: reads and edits use REST v2 everywhere (the mirror reads the v2 issue shape), search
+included. Comments are ADF on Cloud (REST v3) and plain text on Data Center (v2): Cloud reads a v2
+string as wiki markup, where the outbox's `[scopewatch change N]` marker is link syntax, while an
+ADF text node is taken literally and reads back unchanged. The library takes its REST version
+from the options of its instance, so Cloud's comments go through a second instance on v3; it
+makes no request of its own (no serverInfo: the first instance has told us what the site is).
 """
 
 from __future__ import annotations
 
-import email.utils
-import json
-import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
-import urllib3
 from jira import JIRA, JIRAError
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_before_delay,
-    wait_exponential_jitter,
-)
+from requests.auth import AuthBase
 
 from mappings.model import Mapping
+from service.jira.adf import comment_text, text_to_adf
+from service.jira.policy import JiraRejected, JiraRetryLater, RetryPolicy, log_url
 from service.settings import Settings
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "LIST_PAGE",
+    "SEARCH_PAGE",
+    "JiraClient",
+    "JiraRejected",
+    "JiraRetryLater",
+    "missing_custom_fields",
+    "same_comment_text",
+]
 
 T = TypeVar("T")
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-# Jira did not act on the request: even a POST may be sent again.
-UNTOUCHED_STATUSES = frozenset({429, 503})
-MAX_500_RETRIES = 2
 CLOUD = "Cloud"
 SEARCH_PAGE = 100  # Cloud's ceiling for a page with fields; Data Center allows up to 1000
-LIST_PAGE = 1000  # comments and worklogs; Jira caps it lower where it must
+LIST_PAGE = 1000  # worklogs; Jira caps it lower where it must, and `total` says what is left
+# The library's comment list drops `total`, so a short page is what ends the list. Ask for no
+# more than Cloud's documented default, or a page Jira cut short would look like the last one.
+COMMENT_PAGE = 100
 
 
-class JiraRetryLater(Exception):
-    """Jira is unavailable or rate limiting us: the same call may succeed at `retry_at`.
+class _Bearer(AuthBase):
+    """A Data Center personal access token, as the library sends it for `token_auth`."""
 
-    `pause_until` is set when Jira answered 429: until then no call to this site should be made.
-    """
+    def __init__(self, token: str) -> None:
+        self.token = token
 
-    def __init__(
-        self, retry_at: datetime, reason: str, *, pause_until: datetime | None = None
-    ) -> None:
-        super().__init__(f"{reason}; retry at {retry_at.isoformat()}")
-        self.retry_at = retry_at
-        self.reason = reason
-        self.pause_until = pause_until
-        self.raised_at = datetime.now(UTC)
-
-    @property
-    def delay(self) -> timedelta:
-        """Wait this long, counted from when this was raised (for callers with their own clock)."""
-        return max(self.retry_at - self.raised_at, timedelta(0))
-
-    @property
-    def pause(self) -> timedelta | None:
-        if self.pause_until is None:
-            return None
-        return max(self.pause_until - self.raised_at, timedelta(0))
-
-
-class JiraRejected(Exception):
-    """Jira refused the call (4xx): repeating it unchanged will not help."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
-        self.message = message
-
-
-class _Transient(Exception):
-    """One failed attempt that may succeed if repeated; internal to the retry policy."""
-
-    def __init__(
-        self, status: int | None, retry_after: float | None, reason: str, *, untouched: bool
-    ) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.retry_after = retry_after
-        self.reason = reason
-        self.untouched = untouched  # Jira certainly did not act on the request
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
 
 
 class JiraClient:
@@ -132,16 +110,15 @@ class JiraClient:
         self.url = url.rstrip("/")
         self.mapping = mapping
         self.timeout = timeout
-        self.max_wait = max_wait
-        self.backoff = backoff
-        self.backoff_max = backoff_max
-        self.calls = 0  # HTTP requests sent, retries included (for benches and tests)
+        self._policy = RetryPolicy(max_wait=max_wait, backoff=backoff, backoff_max=backoff_max)
         self._email = email or None
         self._token = token
         self._jira: JIRA | None = None
+        self._jira_v3: JIRA | None = None
+        self._http: requests.Session | None = None
+        self._field_list_read = False
         # Re-entrant: the first connection runs the retry policy while holding it.
         self._lock = threading.RLock()
-        self._paused_until: datetime | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, mapping: Mapping, **options: Any) -> JiraClient:
@@ -152,6 +129,21 @@ class JiraClient:
 
     def __repr__(self) -> str:
         return f"JiraClient({self.url!r})"
+
+    @property
+    def calls(self) -> int:
+        """HTTP requests sent, retries included (for benches and tests)."""
+        return self._policy.calls
+
+    @property
+    def max_wait(self) -> float:
+        """Seconds one call may spend retrying before it gives up with `JiraRetryLater`."""
+        return self._policy.max_wait
+
+    @property
+    def pause_until(self) -> datetime | None:
+        """The end of the pause Jira's last 429 asked for, while it lasts."""
+        return self._policy.pause_until
 
     # --- the site ------------------------------------------------------------------------------
 
@@ -164,18 +156,14 @@ class JiraClient:
     def is_cloud(self) -> bool:
         return self.deployment_type == CLOUD
 
-    @property
-    def pause_until(self) -> datetime | None:
-        """The end of the pause Jira's last 429 asked for, while it lasts."""
-        with self._lock:
-            paused = self._paused_until
-        return paused if paused is not None and paused > datetime.now(UTC) else None
-
     def server_info(self) -> dict[str, Any]:
-        return dict(self._get("serverInfo"))
+        jira = self._library()
+        return dict(self._call("GET", "serverInfo", jira.server_info))
 
     def field_ids(self) -> set[str]:
-        return {str(f["id"]) for f in self._get("field") if isinstance(f, dict) and "id" in f}
+        jira = self._library()
+        fields = self._call("GET", "field", jira.fields)
+        return {str(f["id"]) for f in fields if isinstance(f, dict) and "id" in f}
 
     # --- search --------------------------------------------------------------------------------
 
@@ -204,22 +192,28 @@ class JiraClient:
 
     def count(self, jql: str) -> int:
         """How many issues the JQL finds (on Cloud an estimate, good enough for a progress bar)."""
+        jira = self._library()
         if self.is_cloud:
-            return int(self._post("search/approximate-count", {"jql": jql}).get("count", 0))
-        page = self._post("search", {"jql": jql, "maxResults": 0, "fields": ["id"]})
-        return int(page.get("total", 0))
+            send = partial(jira.approximate_issue_count, jql)
+            return int(self._call("POST", "search/approximate-count", send, idempotent=True))
+        # One issue rather than none: the library warns that maxResults=0 cannot fetch them all.
+        return int(self._search_page(jira.search_issues, "search", jql, ["id"], 1).get("total", 0))
 
     def _search_cloud(
         self, jql: str, fields: list[str], page_size: int, changelog: bool = False
     ) -> Iterator[list[dict[str, Any]]]:
+        jira = self._library()
         token: str | None = None
         while True:
-            body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": page_size}
-            if changelog:
-                body["expand"] = "changelog"  # a string on the enhanced search
-            if token:
-                body["nextPageToken"] = token
-            page = self._post("search/jql", body)
+            page = self._search_page(
+                jira.enhanced_search_issues,
+                "search/jql",
+                jql,
+                fields,
+                page_size,
+                nextPageToken=token,
+                expand="changelog" if changelog else None,  # a string on the enhanced search
+            )
             issues = list(page.get("issues") or [])
             if issues:
                 yield issues
@@ -231,17 +225,14 @@ class JiraClient:
     def _search_classic(
         self, jql: str, fields: list[str], page_size: int, changelog: bool = False
     ) -> Iterator[list[dict[str, Any]]]:
+        jira = self._library()
+        # A list on the classic search's POST body; the library's hint says str, it sends either.
+        expand = ["changelog"] if changelog else None
         start = 0
         while True:
-            body: dict[str, Any] = {
-                "jql": jql,
-                "fields": list(fields),
-                "startAt": start,
-                "maxResults": page_size,
-            }
-            if changelog:
-                body["expand"] = ["changelog"]  # a list on the classic search
-            page = self._post("search", body)
+            page = self._search_page(
+                jira.search_issues, "search", jql, fields, page_size, startAt=start, expand=expand
+            )
             issues = list(page.get("issues") or [])
             if issues:
                 yield issues
@@ -250,11 +241,59 @@ class JiraClient:
             if not issues or start >= int(page.get("total", 0)):
                 return
 
+    def _search_page(
+        self,
+        search: Callable[..., Any],
+        path: str,
+        jql: str,
+        fields: list[str],
+        page_size: int,
+        **paging: Any,
+    ) -> dict[str, Any]:
+        """One page of a library search, as Jira's JSON, counting the field list read before it.
+
+        The library reads the list inside its first search call and keeps it only once the read
+        succeeded; when the read itself fails the search was never sent, and the next try reads
+        the list again.
+        """
+
+        def send() -> Any:
+            first = not self._field_list_read
+            try:
+                page = search(
+                    jql,
+                    maxResults=page_size,
+                    fields=list(fields),
+                    json_result=True,
+                    use_post=True,
+                    **paging,
+                )
+            except (JIRAError, requests.RequestException) as exc:
+                if first and not _failed_at(exc, "/field"):
+                    self._note_field_list_read()
+                raise
+            if first:
+                self._note_field_list_read()
+            return page
+
+        page = self._call("POST", path, send, idempotent=True)  # a read: safe to repeat
+        if not isinstance(page, dict):
+            raise JiraRejected(0, f"POST {path}: Jira's answer is not a search result")
+        return page
+
+    def _note_field_list_read(self) -> None:
+        with self._lock:
+            if not self._field_list_read:
+                self._field_list_read = True
+                self._policy.count()
+
     # --- issues --------------------------------------------------------------------------------
 
     def get_issue(self, key_or_id: str, fields: list[str] | None = None) -> dict[str, Any]:
-        params = {"fields": ",".join(fields)} if fields else None
-        return dict(self._get(f"issue/{_part(key_or_id)}", params=params))
+        jira = self._library()
+        wanted = ",".join(fields) if fields else None
+        issue = self._call("GET", f"issue/{key_or_id}", partial(jira.issue, key_or_id, wanted))
+        return dict(issue.raw)
 
     def edit_issue(
         self,
@@ -264,7 +303,7 @@ class JiraClient:
         labels_remove: Iterable[str] = (),
         fields: dict[str, Any] | None = None,
     ) -> None:
-        """Labels and fields in one PUT (no GET after it, unlike the library's `update()`).
+        """Labels and fields in one PUT (not `Issue.update`: see the module docstring).
 
         Labels go through `update` add/remove so that labels set by people stay untouched; adding a
         label twice is a no-op in Jira, which keeps the call safe to repeat.
@@ -277,14 +316,14 @@ class JiraClient:
         if fields:
             body["fields"] = dict(fields)
         if body:
-            self._request("PUT", f"issue/{_part(key)}", body=body)
+            self._plain("PUT", f"issue/{_part(key)}", body=body)
 
     def worklogs(self, key: str) -> list[dict[str, Any]]:
         """All worklogs of an issue (an issue or a search embeds at most 20 of them)."""
         found: list[dict[str, Any]] = []
         while True:
             params = {"startAt": len(found), "maxResults": LIST_PAGE}
-            page = self._get(f"issue/{_part(key)}/worklog", params=params)
+            page = self._plain("GET", f"issue/{_part(key)}/worklog", params=params)
             batch = list(page.get("worklogs") or [])
             found += batch
             if not batch or len(found) >= int(page.get("total", 0)):
@@ -294,71 +333,80 @@ class JiraClient:
 
     def comments(self, key: str) -> list[dict[str, Any]]:
         """All comments of an issue, oldest first, each with `body` as plain text."""
-        found: list[dict[str, Any]] = []
+        jira, api = self._comment_library()
+        found: dict[str, dict[str, Any]] = {}
         while True:
-            params = {"startAt": len(found), "maxResults": LIST_PAGE}
-            page = self._get(f"issue/{_part(key)}/comment", params=params, api=self._comment_api)
-            batch = [self._plain_comment(c) for c in page.get("comments") or []]
-            found += batch
-            if not batch or len(found) >= int(page.get("total", 0)):
-                return found
+            send = partial(jira.comments, key, start_at=len(found), max_results=COMMENT_PAGE)
+            batch = [c.raw for c in self._call("GET", f"issue/{key}/comment", send, api=api)]
+            fresh = {str(c.get("id")): c for c in batch if str(c.get("id")) not in found}
+            found.update(fresh)
+            # A server that ignores startAt sends the same comments again: that ends it too.
+            if len(batch) < COMMENT_PAGE or not fresh:
+                return [_plain_comment(c) for c in found.values()]
 
     def add_comment(self, key: str, text: str) -> dict[str, Any]:
-        answer = self._request(
-            "POST",
-            f"issue/{_part(key)}/comment",
-            body=self._comment_body(text),
-            api=self._comment_api,
-        )
-        return self._plain_comment(_json(answer))
+        jira, api = self._comment_library()
+        send = partial(jira.add_comment, key, self._comment_body(text, api))
+        made = self._call("POST", f"issue/{key}/comment", send, api=api)
+        return _plain_comment(made.raw)
 
     def update_comment(self, key: str, comment_id: str, text: str) -> dict[str, Any]:
-        answer = self._request(
-            "PUT",
-            f"issue/{_part(key)}/comment/{_part(comment_id)}",
-            body=self._comment_body(text),
-            api=self._comment_api,
-        )
-        return self._plain_comment(_json(answer))
-
-    @property
-    def _comment_api(self) -> int:
-        return 3 if self.is_cloud else 2
-
-    def _comment_body(self, text: str) -> dict[str, Any]:
-        return {"body": text_to_adf(text) if self.is_cloud else text}
+        """One PUT (not `Comment.update`: see the module docstring)."""
+        _, api = self._comment_library()
+        path = f"issue/{_part(key)}/comment/{_part(comment_id)}"
+        body = {"body": self._comment_body(text, api)}
+        return _plain_comment(self._plain("PUT", path, body=body, api=api))
 
     @staticmethod
-    def _plain_comment(comment: dict[str, Any]) -> dict[str, Any]:
-        body = comment.get("body")
-        text = adf_to_text(body) if isinstance(body, dict) else str(body or "")
-        return {**comment, "body": text.replace("\r\n", "\n")}
+    def _comment_body(text: str, api: int) -> Any:
+        return text_to_adf(text) if api == 3 else text
+
+    def _comment_library(self) -> tuple[JIRA, int]:
+        """The library instance for comments, and its REST version: v3 on Cloud, else v2."""
+        jira = self._library()
+        if not self.is_cloud:
+            return jira, 2
+        with self._lock:
+            if self._jira_v3 is None:
+                self._jira_v3 = self._open_library(api=3, get_server_info=False)
+            return self._jira_v3, 3
 
     # --- issue properties ----------------------------------------------------------------------
 
     def get_property(self, key: str, prop: str) -> Any | None:
         """The property's value, or None when the issue has no such property."""
+        jira = self._library()
+        send = partial(jira.issue_property, key, prop)
         try:
-            answer = self._get(f"issue/{_part(key)}/properties/{_part(prop)}")
+            found = self._call("GET", f"issue/{key}/properties/{prop}", send)
         except JiraRejected as exc:
             if exc.status == 404:
                 return None
             raise
-        return answer.get("value")
+        return found.raw.get("value")
 
     def set_property(self, key: str, prop: str, value: dict[str, Any]) -> None:
-        self._request("PUT", f"issue/{_part(key)}/properties/{_part(prop)}", body=value)
+        jira = self._library()
+        send = partial(jira.add_issue_property, key, prop, value)
+        self._call("PUT", f"issue/{key}/properties/{prop}", send)
 
-    # --- HTTP through the one retry policy -----------------------------------------------------
+    # --- the two ways to Jira, both through the one policy -------------------------------------
 
-    def _get(self, path: str, *, params: dict[str, Any] | None = None, api: int = 2) -> Any:
-        return _json(self._request("GET", path, params=params, api=api))
+    def _call(
+        self,
+        method: str,
+        path: str,
+        send: Callable[[], T],
+        *,
+        api: int = 2,
+        idempotent: bool | None = None,
+    ) -> T:
+        """`send` (one library call) under the policy; method and path name it in the logs."""
+        repeatable = method != "POST" if idempotent is None else idempotent
+        label = f"{method} {log_url(self._rest_url(api, path))}"
+        return self._policy.run(label, send, idempotent=repeatable)
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        # Search and count are reads sent as POST (long JQL and field lists): safe to repeat.
-        return dict(_json(self._request("POST", path, body=body, idempotent=True)))
-
-    def _request(
+    def _plain(
         self,
         method: str,
         path: str,
@@ -366,32 +414,31 @@ class JiraClient:
         params: dict[str, Any] | None = None,
         body: Any = None,
         api: int = 2,
-        idempotent: bool | None = None,
-    ) -> requests.Response:
-        jira = self._library()
-        url = f"{jira.server_url}/rest/api/{api}/{path}"
-        data = None if body is None else json.dumps(body)
-        session = jira._session  # the library's session: its auth, headers and timeout
+    ) -> Any:
+        """One request through our own session, for what the library cannot do in one."""
+        self._library()  # connect first, as every call does: the site must be known
+        http = self._own_session()
+        url = self._rest_url(api, path)
 
-        def send() -> requests.Response:
-            return session.request(method, url, params=params, data=data)
+        def send() -> Any:
+            answer = http.request(method, url, params=params, json=body, timeout=self.timeout)
+            answer.raise_for_status()
+            return answer.json() if answer.content else {}
 
-        repeatable = method != "POST" if idempotent is None else idempotent
-        return self._run(f"{method} {_log_url(url)}", send, idempotent=repeatable)
+        return self._call(method, path, send, api=api)
+
+    def _rest_url(self, api: int, path: str) -> str:
+        return f"{self.url}/rest/api/{api}/{path}"
 
     def _library(self) -> JIRA:
         """The library client, made on first use so that building a JiraClient costs nothing."""
         with self._lock:
             if self._jira is None:
                 # The constructor's serverInfo call goes through the same policy as the rest.
-                self._jira = self._run(
-                    f"GET {_log_url(self.url + '/rest/api/2/serverInfo')}",
-                    self._open_library,
-                    idempotent=True,
-                )
+                self._jira = self._call("GET", "serverInfo", self._open_library, idempotent=True)
             return self._jira
 
-    def _open_library(self) -> JIRA:
+    def _open_library(self, *, api: int = 2, get_server_info: bool = True) -> JIRA:
         auth: dict[str, Any] = (
             {"basic_auth": (self._email, self._token)}
             if self._email
@@ -399,106 +446,21 @@ class JiraClient:
         )
         return JIRA(
             server=self.url,
+            options={"rest_api_version": str(api)},
             max_retries=0,
             timeout=self.timeout,
-            get_server_info=True,
+            get_server_info=get_server_info,
             **auth,
         )
 
-    def _run(self, label: str, send: Callable[[], T], *, idempotent: bool) -> T:
-        started = time.monotonic()
-        errors_500 = 0
-
-        def attempt() -> T:
-            self._sit_out_pause(label, started)
-            with self._lock:
-                self.calls += 1
-            try:
-                return send()
-            except JIRAError as exc:
-                raise self._classify(exc, label) from None
-            except requests.RequestException as exc:
-                log.warning("Jira call %s failed: %s", label, type(exc).__name__)
-                raise _Transient(
-                    None, None, f"{label}: {type(exc).__name__}", untouched=_never_sent(exc)
-                ) from None
-
-        def retryable(exc: BaseException) -> bool:
-            nonlocal errors_500
-            if not isinstance(exc, _Transient) or not (exc.untouched or idempotent):
-                return False
-            if exc.status == 500:
-                errors_500 += 1
-                return errors_500 <= MAX_500_RETRIES
-            return True
-
-        def give_up(state: RetryCallState) -> T:
-            exc = state.outcome.exception() if state.outcome is not None else None
-            assert isinstance(exc, _Transient)
-            raise self._later(exc, state.upcoming_sleep)
-
-        retrying = Retrying(
-            retry=retry_if_exception(retryable),
-            wait=self._wait,
-            stop=stop_before_delay(self.max_wait),
-            retry_error_callback=give_up,
-        )
-        try:
-            return retrying(attempt)
-        except _Transient as exc:  # not to be repeated here: a POST Jira may have applied, a 500
-            raise self._later(exc, self.backoff) from None
-
-    def _wait(self, state: RetryCallState) -> float:
-        """The longer of Jira's Retry-After and our jittered exponential backoff."""
-        backoff = wait_exponential_jitter(
-            multiplier=self.backoff, max=self.backoff_max, jitter=self.backoff
-        )(state)
-        exc = state.outcome.exception() if state.outcome is not None else None
-        hint = exc.retry_after if isinstance(exc, _Transient) and exc.retry_after else 0.0
-        return max(hint, backoff)
-
-    def _classify(self, exc: JIRAError, label: str) -> Exception:
-        status = int(exc.status_code or 0)
-        response = exc.response if isinstance(exc.response, requests.Response) else None
-        if status in RETRY_STATUSES:
-            retry_after = _retry_after(
-                response.headers.get("Retry-After") if response is not None else None
-            )
-            if status == 429:
-                self._note_pause(retry_after)
-            log.warning("Jira answered %s to %s", status, label)
-            return _Transient(
-                status,
-                retry_after,
-                f"{label}: HTTP {status}",
-                untouched=status in UNTOUCHED_STATUSES,
-            )
-        # Debug only: a refusal is the caller's to report (a 404 is often an expected answer).
-        log.debug("Jira refused %s with %s", label, status)
-        return JiraRejected(status, _messages(response) or f"HTTP {status}")
-
-    def _note_pause(self, retry_after: float | None) -> None:
-        # Without a Retry-After (Atlassian normally sends one) pause as long as our longest backoff.
-        seconds = self.backoff_max if retry_after is None else retry_after
-        until = datetime.now(UTC) + timedelta(seconds=seconds)
+    def _own_session(self) -> requests.Session:
         with self._lock:
-            if self._paused_until is None or until > self._paused_until:
-                self._paused_until = until
-
-    def _sit_out_pause(self, label: str, started: float) -> None:
-        """Every call waits out a 429 pause, or gives up at once if it would outlast max_wait."""
-        until = self.pause_until
-        if until is None:
-            return
-        remaining = (until - datetime.now(UTC)).total_seconds()
-        if time.monotonic() - started + remaining > self.max_wait:
-            raise JiraRetryLater(until, f"{label}: Jira rate limit (429)", pause_until=until)
-        time.sleep(max(remaining, 0.0))
-
-    def _later(self, exc: _Transient, delay: float) -> JiraRetryLater:
-        wait = max(delay, exc.retry_after or 0.0)
-        retry_at = datetime.now(UTC) + timedelta(seconds=wait)
-        return JiraRetryLater(retry_at, exc.reason, pause_until=self.pause_until)
+            if self._http is None:
+                http = requests.Session()
+                http.auth = (self._email, self._token) if self._email else _Bearer(self._token)
+                http.headers["Accept"] = "application/json"
+                self._http = http
+            return self._http
 
 
 def missing_custom_fields(client: JiraClient, mapping: Mapping) -> list[str]:
@@ -514,47 +476,6 @@ def missing_custom_fields(client: JiraClient, mapping: Mapping) -> list[str]:
     return [f for f in custom if f not in known]
 
 
-# --- Atlassian Document Format, just enough for comments -----------------------------------------
-
-
-def text_to_adf(text: str) -> dict[str, Any]:
-    """Blank lines start paragraphs, single newlines become hard breaks; text nodes are literal."""
-    paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    content = []
-    for paragraph in paragraphs:
-        nodes: list[dict[str, Any]] = []
-        for number, line in enumerate(paragraph.strip("\n").split("\n")):
-            if number:
-                nodes.append({"type": "hardBreak"})
-            if line:
-                nodes.append({"type": "text", "text": line})
-        content.append({"type": "paragraph", "content": nodes})
-    return {"type": "doc", "version": 1, "content": content}
-
-
-_INLINE_ATTR = {"mention": "text", "emoji": "text", "status": "text", "inlineCard": "url"}
-
-
-def adf_to_text(node: Any) -> str:
-    """Plain text of an ADF document: block nodes separated by blank lines."""
-    if not isinstance(node, dict):
-        return ""
-    kind = node.get("type")
-    if kind == "text":
-        return str(node.get("text", ""))
-    if kind == "hardBreak":
-        return "\n"
-    if kind in _INLINE_ATTR:
-        return str((node.get("attrs") or {}).get(_INLINE_ATTR[kind], ""))
-    children = [adf_to_text(c) for c in node.get("content") or []]
-    inline = all(isinstance(c, dict) and _is_inline(c) for c in node.get("content") or [])
-    return "".join(children) if inline else "\n\n".join(c for c in children if c)
-
-
-def _is_inline(node: dict[str, Any]) -> bool:
-    return node.get("type") in {"text", "hardBreak", *_INLINE_ATTR}
-
-
 def same_comment_text(a: str, b: str) -> bool:
     """Equal as read back from Jira: servers re-flow line and paragraph breaks differently."""
     return _lines(a) == _lines(b)
@@ -564,69 +485,18 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
 
 
-# --- small helpers -----------------------------------------------------------------------------
+def _plain_comment(comment: dict[str, Any]) -> dict[str, Any]:
+    return {**comment, "body": comment_text(comment.get("body"))}
 
 
 def _part(value: str) -> str:
     return quote(str(value), safe="")
 
 
-def _log_url(url: str) -> str:
-    """Scheme, host and path: no user info, no query string."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
-def _json(response: requests.Response) -> Any:
-    if not response.content:
-        return {}
-    try:
-        return response.json()
-    except ValueError:
-        raise JiraRejected(response.status_code, "Jira's answer is not JSON") from None
-
-
-def _messages(response: requests.Response | None) -> str:
-    """Jira's `errorMessages` and `errors`, never the raw body (a proxy may answer in HTML)."""
-    if response is None:
-        return ""
-    try:
-        data = response.json()
-    except ValueError:
-        return str(response.reason or "")
-    if not isinstance(data, dict):
-        return str(response.reason or "")
-    messages = [str(m) for m in data.get("errorMessages") or []]
-    errors = data.get("errors")
-    if isinstance(errors, dict):
-        messages += [f"{field}: {reason}" for field, reason in errors.items()]
-    if isinstance(data.get("message"), str):
-        messages.append(data["message"])
-    return "; ".join(messages) or str(response.reason or "")
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _never_sent(exc: requests.RequestException) -> bool:
-    """True when the request cannot have reached Jira: the connection itself failed."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+def _failed_at(exc: JIRAError | requests.RequestException, path_end: str) -> bool:
+    """Whether the request that failed was one whose URL path ends so."""
+    if isinstance(exc, JIRAError):
+        url = exc.url
+    else:
+        url = exc.request.url if exc.request is not None else None
+    return urlsplit(str(url or "")).path.endswith(path_end)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mappings.model import Mapping
+from service.jira.adf import comment_text
 
 
 def dig(data: Any, *path: str | int, default: Any = None) -> Any:
@@ -163,26 +164,15 @@ def comment_row(comment: dict[str, Any], issue_id: str) -> dict[str, Any] | None
     cid = comment.get("id")
     if not cid:
         return None
-    body = comment.get("body")
     return {
         "id": str(cid),
         "issue_id": issue_id,
         "author": user_id(comment.get("author")),
-        "body": body if isinstance(body, str) else _adf_text(body),
+        # The same reading as the REST client's: one comment, one text (see service.jira.adf).
+        "body": comment_text(comment.get("body")),
         "created": parse_time(comment.get("created")),
         "updated": parse_time(comment.get("updated")),
     }
-
-
-def _adf_text(node: Any) -> str:
-    """Plain text of an Atlassian Document Format body (v3 comments)."""
-    if isinstance(node, dict):
-        if node.get("type") == "text":
-            return str(node.get("text", ""))
-        return "".join(_adf_text(child) for child in node.get("content", []) or [])
-    if isinstance(node, list):
-        return "".join(_adf_text(child) for child in node)
-    return ""
 
 
 def link_row(link: dict[str, Any], at: datetime) -> dict[str, Any] | None:

@@ -23,6 +23,11 @@ def _body_text(body: dict[str, Any]) -> str:
     return value
 
 
+def _body_document(body: dict[str, Any]) -> dict[str, Any] | None:
+    value = body.get("body")
+    return value if isinstance(value, dict) else None
+
+
 def _page(items: list[dict[str, Any]], key: str, default_size: int, cap: int) -> dict[str, Any]:
     start, size = int_arg("startAt", 0), min(int_arg("maxResults", default_size), cap)
     return {
@@ -54,7 +59,7 @@ def add_comment(ref: str):
     sb = sandbox()
     with sb.state.lock:
         issue = sb.state.get_issue(ref)
-        comment = sb.state.add_comment(issue, text, who)
+        comment = sb.state.add_comment(issue, text, who, document=_body_document(body))
         ev = events()
         ev.issue_updated(issue, who, "issue_commented", comment=comment)
         ev.comment("comment_created", comment, issue)
@@ -77,7 +82,7 @@ def edit_comment(ref: str, comment_id: str):
     with sb.state.lock:
         issue = sb.state.get_issue(ref)
         comment = sb.state.get_comment(issue, comment_id)
-        sb.state.edit_comment(comment, text, who)
+        sb.state.edit_comment(comment, text, who, document=_body_document(body))
         ev = events()
         ev.issue_updated(issue, who, "issue_comment_edited", comment=comment)
         ev.comment("comment_updated", comment, issue)

@@ -16,6 +16,9 @@ class Comment:
     created: datetime
     updated: datetime
     update_author: str
+    # The ADF document a v3 call wrote, which v3 gives back as it came (mentions, emoji, breaks);
+    # None when the text came from v2, a seed or an issue edit.
+    document: dict[str, Any] | None = None
 
 
 @dataclass

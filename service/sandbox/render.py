@@ -463,12 +463,18 @@ class Renderer:
             "self": f"{self.rest}/issue/{comment.issue_id}/comment/{comment.id}",
             "id": str(comment.id),
             "author": self.user(comment.author),
-            "body": self.text(comment.body),
+            "body": self._comment_body(comment),
             "updateAuthor": self.user(comment.update_author),
             "created": jira_time(comment.created),
             "updated": jira_time(comment.updated),
             "jsdPublic": True,
         }
+
+    def _comment_body(self, comment: Comment) -> Any:
+        # Cloud stores the ADF a v3 call sent and answers v3 with it unchanged; v2 gets the text.
+        if self.api == 3 and comment.document is not None:
+            return comment.document
+        return self.text(comment.body)
 
     def worklog(self, worklog: Worklog) -> dict[str, Any]:
         body = {

@@ -237,10 +237,16 @@ class JiraState:
     # -- comments ----------------------------------------------------------------------------
 
     def add_comment(
-        self, issue: Issue, body: str, actor: str, *, at: datetime | None = None
+        self,
+        issue: Issue,
+        body: str,
+        actor: str,
+        *,
+        at: datetime | None = None,
+        document: dict[str, Any] | None = None,
     ) -> Comment:
         at = at or self.clock.now()
-        comment = Comment(self.next_id("comment"), issue.id, actor, body, at, at, actor)
+        comment = Comment(self.next_id("comment"), issue.id, actor, body, at, at, actor, document)
         issue.comments.append(comment)
         issue.updated = max(issue.updated, at)
         return comment
@@ -251,8 +257,11 @@ class JiraState:
             raise JiraError(404, f"Can not find a comment for the id: {comment_id}.")
         return found
 
-    def edit_comment(self, comment: Comment, body: str, actor: str) -> None:
+    def edit_comment(
+        self, comment: Comment, body: str, actor: str, *, document: dict[str, Any] | None = None
+    ) -> None:
         comment.body, comment.update_author, comment.updated = body, actor, self.clock.now()
+        comment.document = document
 
     def delete_comment(self, issue: Issue, comment: Comment) -> None:
         issue.comments.remove(comment)

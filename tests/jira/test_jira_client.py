@@ -11,8 +11,16 @@ from datetime import UTC, datetime
 import pytest
 
 from mappings.model import Mapping
-from service.jira.client import JiraClient, JiraRejected, JiraRetryLater, missing_custom_fields
+from service.jira.client import (
+    COMMENT_PAGE,
+    JiraClient,
+    JiraRejected,
+    JiraRetryLater,
+    missing_custom_fields,
+)
 from tests.jira.jira_site import LOGIN, JiraSite, make_client
+
+HOURS = "customfield_10150"  # the sandbox mapping's impact hours field
 
 
 def _calls(site: JiraSite, method: str | None = None) -> list[dict]:
@@ -50,9 +58,12 @@ def test_search_pages_through_every_issue_of_the_project(
     keys = [issue["key"] for issue in found]
     assert len(keys) == len(set(keys)) == total > 7
     assert all(isinstance(issue["fields"]["summary"], str) for issue in found)
-    searches = _calls(site)
+    log = _calls(site)
+    searches = [r for r in log if r["path"] != "/rest/api/2/field"]
     assert {r["path"] for r in searches} == {"/rest/api/2/search/jql"}  # Cloud: enhanced search
     assert len(searches) == math.ceil(total / 7)
+    # Before its first search the jira library reads the field list (to translate JQL names).
+    assert [r["path"] for r in log if r not in searches] == ["/rest/api/2/field"]
 
 
 def test_get_issue_returns_the_v2_shape(jira_client: JiraClient) -> None:
@@ -136,6 +147,63 @@ def test_calls_counts_every_http_request(mapping: Mapping, site: JiraSite) -> No
     assert client.calls == 3 == len(_calls(site))  # serverInfo on first use, then two issues
 
 
+def test_each_write_back_call_is_one_request(jira_client: JiraClient, site: JiraSite) -> None:
+    # The outbox reckons its lease on five requests a write-back: none may hide a second one.
+    key, prop = "ACME-9", "scopewatch.impact"
+    steps = [
+        lambda: jira_client.get_property(key, prop),
+        lambda: jira_client.edit_issue(key, labels_add=["scope-change"], fields={HOURS: 6.0}),
+        lambda: jira_client.comments(key),
+        lambda: jira_client.add_comment(key, "Impact: 6.0 h.\n\n[scopewatch change 1]"),
+        lambda: jira_client.set_property(key, prop, {"job": "writeback:1:1"}),
+    ]
+    for step in steps:
+        before, logged = jira_client.calls, len(_calls(site))
+        step()
+        assert (jira_client.calls - before, len(_calls(site)) - logged) == (1, 1)
+
+    made = jira_client.comments(key)[-1]
+    site.clear_log()
+    jira_client.update_comment(key, made["id"], "Approved.\n\n[scopewatch change 1]")
+    assert [r["method"] for r in _calls(site)] == ["PUT"]  # no GET before or after it
+
+
+@pytest.mark.parametrize("failing", ["/field", "/search/jql"])
+def test_calls_count_the_field_list_the_library_reads_before_its_first_search(
+    mapping: Mapping, site: JiraSite, failing: str
+) -> None:
+    client = make_client(site, mapping)
+    client.server_info()
+    site.clear_log()
+    site.fault(mode="503", count=1, paths=failing)
+    before = client.calls
+
+    assert list(client.search('project = "ACME"', ["summary"]))
+    list(client.search('project = "BETA"', ["summary"]))  # the library keeps the list
+
+    log = _calls(site)
+    assert [(r["path"].rsplit("/", 1)[-1], r["status"]) for r in log][:3] == (
+        [("field", 503), ("field", 200), ("jql", 200)]
+        if failing == "/field"
+        else [("field", 200), ("jql", 503), ("jql", 200)]
+    )
+    assert [r["path"] for r in log[3:]] == ["/rest/api/2/search/jql"]
+    assert client.calls - before == len(log) == 4
+
+
+def test_comments_are_read_a_page_at_a_time(jira_client: JiraClient, site: JiraSite) -> None:
+    notes = [f"note {n}" for n in range(COMMENT_PAGE + 20)]
+    for note in notes:
+        answer = site.http.post(f"{site.url}/rest/api/2/issue/ACME-6/comment", json={"body": note})
+        answer.raise_for_status()
+    site.clear_log()
+
+    bodies = [c["body"] for c in jira_client.comments("ACME-6")]
+
+    assert bodies[-len(notes) :] == notes
+    assert len(_calls(site)) == len(bodies) // COMMENT_PAGE + 1  # the last page is a short one
+
+
 # --- the retry policy ----------------------------------------------------------------------------
 
 
@@ -202,7 +270,7 @@ def test_400_is_refused_at_once_with_jiras_message(jira_client: JiraClient, site
 
     assert raised.value.status == 400
     assert "nosuchfield" in raised.value.message
-    assert len(_calls(site)) == 1
+    assert [r["path"] for r in _calls(site, "POST")] == ["/rest/api/2/search/jql"]
 
 
 def test_404_is_refused_at_once(jira_client: JiraClient, site: JiraSite) -> None:

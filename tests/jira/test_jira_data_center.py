@@ -77,6 +77,18 @@ def test_search_pages_with_start_at(dc_client: JiraClient, dc_site: SandboxServe
     assert len(searches) == math.ceil(total / 7)
 
 
+def test_search_embeds_the_changelog_when_asked(dc_client: JiraClient) -> None:
+    # The classic search takes `expand` as a list in its POST body (Cloud's enhanced: a string).
+    jql = 'project = "ACME" ORDER BY key'
+
+    plain = next(dc_client.search_pages(jql, ["summary"], 5))
+    with_history = next(dc_client.search_pages(jql, ["summary"], 5, changelog=True))
+
+    assert [i["key"] for i in plain] == [i["key"] for i in with_history]
+    assert all("changelog" not in issue for issue in plain)
+    assert all(isinstance(i["changelog"]["histories"], list) for i in with_history)
+
+
 def test_comments_are_plain_text_on_v2(dc_client: JiraClient, dc_site: SandboxServer) -> None:
     made = dc_client.add_comment("ACME-3", "Outside the baseline.\n\n[scopewatch change 3]")
     changed = dc_client.update_comment("ACME-3", made["id"], "Approved.\n\n[scopewatch change 3]")

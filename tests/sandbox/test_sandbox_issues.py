@@ -139,6 +139,46 @@ def test_v3_comment_takes_and_gives_adf(sandbox: SandboxServer, http: requests.S
     assert listed["total"] == 1 and listed["comments"][0]["body"] == "Rich hello"
 
 
+RICH = {
+    "type": "doc",
+    "version": 1,
+    "content": [
+        {
+            "type": "paragraph",
+            "content": [
+                {"type": "text", "text": "Asked by "},
+                {"type": "mention", "attrs": {"id": ALICE, "text": "@Alice Dev"}},
+                {"type": "hardBreak"},
+                {"type": "emoji", "attrs": {"shortName": ":tada:", "text": "\U0001f389"}},
+            ],
+        }
+    ],
+}
+
+
+def test_v3_gives_back_the_adf_it_was_given(sandbox: SandboxServer, http: requests.Session) -> None:
+    # Jira Cloud keeps a v3 comment's document: mentions, emoji and breaks read back as sent.
+    rest = f"{sandbox.url}/rest/api/3/issue/ACME-3/comment"
+    made = http.post(rest, json={"body": RICH})
+    assert made.status_code == 201 and made.json()["body"] == RICH
+    comment_id = made.json()["id"]
+
+    assert http.get(f"{rest}/{comment_id}").json()["body"] == RICH
+    assert http.get(rest).json()["comments"][-1]["body"] == RICH
+    v2 = http.get(f"{sandbox.url}/rest/api/2/issue/ACME-3/comment/{comment_id}").json()
+    assert v2["body"] == "Asked by @Alice Dev\n\U0001f389"
+
+    # Edited as text through v2, the comment has no document left: v3 renders the new text.
+    http.put(
+        f"{sandbox.url}/rest/api/2/issue/ACME-3/comment/{comment_id}", json={"body": "Plain now"}
+    ).raise_for_status()
+    assert http.get(f"{rest}/{comment_id}").json()["body"] == {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Plain now"}]}],
+    }
+
+
 def test_worklog_round_trip_updates_time_spent(client: jira.JIRA) -> None:
     before = client.issue("ACME-9").fields.timespent or 0
     started = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)

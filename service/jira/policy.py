@@ -1,0 +1,280 @@
+"""One retry policy for every Jira call: tenacity, Jira's `Retry-After`, and a shared 429 pause.
+
+A call is a function that sends one HTTP request (through the `jira` library or our own session)
+and returns its result; the policy counts, repeats and classifies it:
+
+* 429, 502, 503, 504, dropped connections and timeouts are retried (a 500 at most twice), waiting
+  the longer of Jira's `Retry-After` and jittered exponential backoff; past `max_wait` seconds in
+  total the call gives up with `JiraRetryLater`, saying when to come back.
+* A 429 also pauses every later call made through this policy until its `Retry-After` has passed,
+  and the pause travels in `JiraRetryLater.pause_until` so the outbox can pause other processes.
+* 4xx answers are never retried: `JiraRejected` carries Jira's own error messages.
+* A POST is resent only when Jira certainly did not act on it (429/503, or the connection was never
+  made). After a dropped answer or a timeout, Jira may have created the comment already; the caller
+  (the outbox) looks before it posts again, so the policy must not blindly repeat it.
+
+The library's own retries must be off (`max_retries=0`): they resend POSTs, cut a long
+`Retry-After` short and would multiply with ours. A raw `JIRAError` is never logged nor chained:
+its text includes request headers, and so the credentials. `Retry-After` (seconds or an HTTP date)
+is read by urllib3, which already parses it for its own retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from jira import JIRAError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_before_delay,
+    wait_exponential_jitter,
+)
+from urllib3.exceptions import InvalidHeader
+from urllib3.util import Retry
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Jira did not act on the request: even a POST may be sent again.
+UNTOUCHED_STATUSES = frozenset({429, 503})
+MAX_500_RETRIES = 2
+_RETRY_AFTER = Retry(total=0)  # used only to read the header, never to retry
+
+
+class JiraRetryLater(Exception):
+    """Jira is unavailable or rate limiting us: the same call may succeed at `retry_at`.
+
+    `pause_until` is set when Jira answered 429: until then no call to this site should be made.
+    """
+
+    def __init__(
+        self, retry_at: datetime, reason: str, *, pause_until: datetime | None = None
+    ) -> None:
+        super().__init__(f"{reason}; retry at {retry_at.isoformat()}")
+        self.retry_at = retry_at
+        self.reason = reason
+        self.pause_until = pause_until
+        self.raised_at = datetime.now(UTC)
+
+    @property
+    def delay(self) -> timedelta:
+        """Wait this long, counted from when this was raised (for callers with their own clock)."""
+        return max(self.retry_at - self.raised_at, timedelta(0))
+
+    @property
+    def pause(self) -> timedelta | None:
+        if self.pause_until is None:
+            return None
+        return max(self.pause_until - self.raised_at, timedelta(0))
+
+
+class JiraRejected(Exception):
+    """Jira refused the call (4xx): repeating it unchanged will not help."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class _Transient(Exception):
+    """One failed attempt that may succeed if repeated; internal to the policy."""
+
+    def __init__(
+        self, status: int | None, retry_after: float | None, reason: str, *, untouched: bool
+    ) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.retry_after = retry_after
+        self.reason = reason
+        self.untouched = untouched  # Jira certainly did not act on the request
+
+
+class RetryPolicy:
+    """Runs calls to one Jira site: counts requests, repeats what may be repeated, pauses on 429."""
+
+    def __init__(self, *, max_wait: float, backoff: float, backoff_max: float) -> None:
+        self.max_wait = max_wait
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self.calls = 0  # HTTP requests sent, retries included
+        self._lock = threading.Lock()
+        self._paused_until: datetime | None = None
+
+    @property
+    def pause_until(self) -> datetime | None:
+        """The end of the pause Jira's last 429 asked for, while it lasts."""
+        with self._lock:
+            paused = self._paused_until
+        return paused if paused is not None and paused > datetime.now(UTC) else None
+
+    def count(self) -> None:
+        """One more HTTP request, sent inside a call on top of the one each attempt counts."""
+        with self._lock:
+            self.calls += 1
+
+    def run(self, label: str, send: Callable[[], T], *, idempotent: bool) -> T:
+        """`send()` under the policy; `label` ("METHOD url") names it in logs and reasons.
+
+        `send` sends one request and raises `JIRAError` or `requests.RequestException` (an
+        `HTTPError` carrying the answer) when it fails.
+        """
+        started = time.monotonic()
+        errors_500 = 0
+
+        def attempt() -> T:
+            self._sit_out_pause(label, started)
+            self.count()
+            try:
+                return send()
+            except JIRAError as exc:
+                status = exc.status_code if isinstance(exc.status_code, int) else 0
+                raise self._classify(status, _response(exc), label) from None
+            except requests.HTTPError as exc:
+                status = exc.response.status_code if exc.response is not None else 0
+                raise self._classify(status, exc.response, label) from None
+            except requests.exceptions.InvalidJSONError:
+                raise JiraRejected(0, f"{label}: Jira's answer is not JSON") from None
+            except requests.RequestException as exc:
+                log.warning("Jira call %s failed: %s", label, type(exc).__name__)
+                raise _Transient(
+                    None, None, f"{label}: {type(exc).__name__}", untouched=_never_sent(exc)
+                ) from None
+
+        def retryable(exc: BaseException) -> bool:
+            nonlocal errors_500
+            if not isinstance(exc, _Transient) or not (exc.untouched or idempotent):
+                return False
+            if exc.status == 500:
+                errors_500 += 1
+                return errors_500 <= MAX_500_RETRIES
+            return True
+
+        def give_up(state: RetryCallState) -> T:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            assert isinstance(exc, _Transient)
+            raise self._later(exc, state.upcoming_sleep)
+
+        retrying = Retrying(
+            retry=retry_if_exception(retryable),
+            wait=self._wait,
+            stop=stop_before_delay(self.max_wait),
+            retry_error_callback=give_up,
+        )
+        try:
+            return retrying(attempt)
+        except _Transient as exc:  # not to be repeated here: a POST Jira may have applied, a 500
+            raise self._later(exc, self.backoff) from None
+
+    def _wait(self, state: RetryCallState) -> float:
+        """The longer of Jira's Retry-After and our jittered exponential backoff."""
+        backoff = wait_exponential_jitter(
+            multiplier=self.backoff, max=self.backoff_max, jitter=self.backoff
+        )(state)
+        exc = state.outcome.exception() if state.outcome is not None else None
+        hint = exc.retry_after if isinstance(exc, _Transient) and exc.retry_after else 0.0
+        return max(hint, backoff)
+
+    def _classify(self, status: int, response: requests.Response | None, label: str) -> Exception:
+        if status in RETRY_STATUSES:
+            retry_after = (
+                retry_after_seconds(response.headers.get("Retry-After"))
+                if response is not None
+                else None
+            )
+            if status == 429:
+                self._note_pause(retry_after)
+            log.warning("Jira answered %s to %s", status, label)
+            return _Transient(
+                status,
+                retry_after,
+                f"{label}: HTTP {status}",
+                untouched=status in UNTOUCHED_STATUSES,
+            )
+        # Debug only: a refusal is the caller's to report (a 404 is often an expected answer).
+        log.debug("Jira refused %s with %s", label, status)
+        return JiraRejected(status, jira_messages(response) or f"HTTP {status}")
+
+    def _note_pause(self, retry_after: float | None) -> None:
+        # Without a Retry-After (Atlassian normally sends one) pause as long as our longest backoff.
+        seconds = self.backoff_max if retry_after is None else retry_after
+        until = datetime.now(UTC) + timedelta(seconds=seconds)
+        with self._lock:
+            if self._paused_until is None or until > self._paused_until:
+                self._paused_until = until
+
+    def _sit_out_pause(self, label: str, started: float) -> None:
+        """Every call waits out a 429 pause, or gives up at once if it would outlast max_wait."""
+        until = self.pause_until
+        if until is None:
+            return
+        remaining = (until - datetime.now(UTC)).total_seconds()
+        if time.monotonic() - started + remaining > self.max_wait:
+            raise JiraRetryLater(until, f"{label}: Jira rate limit (429)", pause_until=until)
+        time.sleep(max(remaining, 0.0))
+
+    def _later(self, exc: _Transient, delay: float) -> JiraRetryLater:
+        wait = max(delay, exc.retry_after or 0.0)
+        retry_at = datetime.now(UTC) + timedelta(seconds=wait)
+        return JiraRetryLater(retry_at, exc.reason, pause_until=self.pause_until)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (seconds or an HTTP date); None if unreadable."""
+    if not value:
+        return None
+    try:
+        return float(_RETRY_AFTER.parse_retry_after(value))
+    except InvalidHeader:
+        return None
+
+
+def log_url(url: str) -> str:
+    """Scheme, host and path: no user info, no query string."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def jira_messages(response: requests.Response | None) -> str:
+    """Jira's `errorMessages` and `errors`, never the raw body (a proxy may answer in HTML)."""
+    if response is None:
+        return ""
+    try:
+        data = response.json()
+    except ValueError:
+        return str(response.reason or "")
+    if not isinstance(data, dict):
+        return str(response.reason or "")
+    messages = [str(m) for m in data.get("errorMessages") or []]
+    errors = data.get("errors")
+    if isinstance(errors, dict):
+        messages += [f"{field}: {reason}" for field, reason in errors.items()]
+    if isinstance(data.get("message"), str):
+        messages.append(data["message"])
+    return "; ".join(messages) or str(response.reason or "")
+
+
+def _response(exc: JIRAError) -> requests.Response | None:
+    return exc.response if isinstance(exc.response, requests.Response) else None
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached Jira: the connection itself failed."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason: Any = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
