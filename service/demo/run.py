@@ -169,7 +169,7 @@ def _drain(rt: Any) -> None:
 
 
 def _show_flagged(rt: Any, jira_url: str) -> None:
-    from service.scope.engine import list_changes
+    from service.scope.changes import list_changes
     from service.store.engine import reader
 
     with reader(rt.engine) as conn:

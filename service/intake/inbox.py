@@ -220,3 +220,48 @@ def stats(conn: Connection) -> dict[str, Any]:
 def _count_by_status(conn: Connection, table: Table) -> dict[str, int]:
     rows = conn.execute(select(table.c.status, func.count()).group_by(table.c.status)).all()
     return {str(status): int(n) for status, n in rows}
+
+
+# --- the worker's side: claiming rows and recording what became of them ---------------------------
+
+
+def claim_pending(conn: Connection, limit: int) -> list[Any]:
+    """Up to `limit` pending rows (id, body, attempts, delivery_id), oldest first, locked for
+    this transaction (`FOR UPDATE SKIP LOCKED`: other workers take the next ones)."""
+    inbox = schema.inbox
+    return list(
+        conn.execute(
+            select(inbox.c.id, inbox.c.body, inbox.c.attempts, inbox.c.delivery_id)
+            .where(inbox.c.status == "pending")
+            .order_by(inbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+    )
+
+
+def mark_done(conn: Connection, ids: list[int], now: datetime) -> None:
+    if ids:
+        inbox = schema.inbox
+        conn.execute(
+            update(inbox)
+            .where(inbox.c.id.in_(ids))
+            .values(status="done", processed_at=now, attempts=inbox.c.attempts + 1, last_error=None)
+        )
+
+
+def record_failure(
+    conn: Connection, row_id: int, attempts: int, reason: str, now: datetime, max_attempts: int
+) -> None:
+    """A row whose event failed: pending again until `max_attempts`, then failed for good."""
+    status = "failed" if attempts >= max_attempts else "pending"
+    conn.execute(
+        update(schema.inbox)
+        .where(schema.inbox.c.id == row_id)
+        .values(
+            attempts=attempts,
+            status=status,
+            last_error=reason,
+            processed_at=now if status == "failed" else None,
+        )
+    )

@@ -27,12 +27,10 @@ from service.jira.payloads import (
     worklog_row,
 )
 from service.mirror import rollup as worklog_rollup
+from service.mirror.batch import Batch
 from service.store import schema
 from service.store.driver import insert_ignore_returning
 from service.store.engine import insert_ignore, upsert
-
-PEOPLE_CACHE = "scopewatch.people"
-VERSIONS_CACHE = "scopewatch.versions"
 
 # Changelog fields we keep history of, by Jira's `field` name (fieldId is absent on old servers).
 TRACKED_FIELDS = {
@@ -115,11 +113,13 @@ def apply_issue(
     issue: dict[str, Any],
     event_ts_ms: int,
     held: dict[str, Any] | None = _UNREAD,
+    batch: Batch | None = None,
 ) -> str | None:
     """Apply an issue snapshot if it is newer than ours; returns its id (None if unusable).
 
     `held` is the mirror's row for it when the caller has read it already (None: not mirrored).
     """
+    batch = batch or Batch()
     row = issue_row(issue, mapping)
     if row is None:
         return None
@@ -140,17 +140,18 @@ def apply_issue(
         row["id"],
         before=worklog_rollup.issue_facts(held),
         after=worklog_rollup.issue_facts(row),
+        pending=batch.rollup,
     )
-    _remember_versions(conn, row)
+    _remember_versions(conn, row, batch)
     fields = issue.get("fields") or {}
-    remember_people(conn, [fields.get("assignee"), fields.get("reporter")])
-    apply_embedded_worklogs(conn, mapping, issue, row["id"])
+    remember_people(conn, [fields.get("assignee"), fields.get("reporter")], batch)
+    apply_embedded_worklogs(conn, mapping, issue, row["id"], batch)
     return row["id"]
 
 
-def remember_people(conn: Connection, users: list[Any]) -> None:
-    # The same few people appear on every event: write each name once per connection.
-    known: dict[str, str] = conn.info.setdefault(PEOPLE_CACHE, {})
+def remember_people(conn: Connection, users: list[Any], batch: Batch) -> None:
+    # The same few people appear on every event: write each name once per batch.
+    known = batch.people
     for user in users:
         found = person(user)
         if found and known.get(found["id"]) != found["display_name"]:
@@ -158,14 +159,8 @@ def remember_people(conn: Connection, users: list[Any]) -> None:
             known[found["id"]] = found["display_name"]
 
 
-def forget_batch_caches(conn: Connection) -> None:
-    """After a rollback what the caches say was written may not be: start them afresh."""
-    conn.info.pop(PEOPLE_CACHE, None)
-    conn.info.pop(VERSIONS_CACHE, None)
-
-
 def apply_embedded_worklogs(
-    conn: Connection, mapping: Mapping, issue: dict[str, Any], issue_id: str
+    conn: Connection, mapping: Mapping, issue: dict[str, Any], issue_id: str, batch: Batch
 ) -> None:
     """Worklogs inside an issue (REST answers; Data Center's `jira:worklog_updated` events).
 
@@ -174,8 +169,8 @@ def apply_embedded_worklogs(
     for worklog in dig(issue, "fields", "worklog", "worklogs", default=[]):
         row = worklog_row(worklog, issue_id) if isinstance(worklog, dict) else None
         if row:
-            apply_worklog(conn, mapping, row)
-            remember_people(conn, [worklog.get("author")])
+            apply_worklog(conn, mapping, row, batch=batch)
+            remember_people(conn, [worklog.get("author")], batch)
 
 
 def _derived_times(
@@ -195,10 +190,10 @@ def _derived_times(
     }
 
 
-def _remember_versions(conn: Connection, row: dict[str, Any]) -> None:
+def _remember_versions(conn: Connection, row: dict[str, Any], batch: Batch) -> None:
     # Every issue of a release names the same version: write it only when it changed, so that
     # two workers do not queue on one row lock for nothing.
-    known: dict[str, Any] = conn.info.setdefault(VERSIONS_CACHE, {})
+    known = batch.versions
     for version in row["fix_versions"]:
         if not version.get("id"):
             continue
@@ -265,9 +260,14 @@ def _change_value(item: dict[str, Any], side: str) -> str | None:
 
 
 def delete_issue(
-    conn: Connection, mapping: Mapping, issue: dict[str, Any], event_ts_ms: int
+    conn: Connection,
+    mapping: Mapping,
+    issue: dict[str, Any],
+    event_ts_ms: int,
+    batch: Batch | None = None,
 ) -> str | None:
     """A tombstone: the row stays, marked deleted, so that a late update cannot revive it."""
+    pending = batch.rollup if batch else None
     row = issue_row(issue, mapping)
     issue_id = str(issue.get("id") or "")
     if not issue_id:
@@ -287,12 +287,19 @@ def delete_issue(
         # A deleted issue's worklogs count nowhere.
         zones = worklog_rollup.zones(mapping)
         before = worklog_rollup.issue_facts(held)
-        worklog_rollup.issue_changed(conn, zones, issue_id, before=before, after=None)
+        worklog_rollup.issue_changed(
+            conn, zones, issue_id, before=before, after=None, pending=pending
+        )
     return issue_id
 
 
 def apply_worklog(
-    conn: Connection, mapping: Mapping, row: dict[str, Any], *, deleted: bool = False
+    conn: Connection,
+    mapping: Mapping,
+    row: dict[str, Any],
+    *,
+    deleted: bool = False,
+    batch: Batch | None = None,
 ) -> None:
     """Newer `updated` wins and a deletion is final; the roll-up moves by the difference.
 
@@ -307,7 +314,9 @@ def apply_worklog(
             return
         # The update repeats the test above, so that the row never goes back even if it were wrong.
         conn.execute(_worklog_update(conn.dialect.name), new)
-    worklog_rollup.worklog_changed(conn, worklog_rollup.zones(mapping), row["issue_id"], held, new)
+    zones = worklog_rollup.zones(mapping)
+    pending = batch.rollup if batch else None
+    worklog_rollup.worklog_changed(conn, zones, row["issue_id"], held, new, pending)
 
 
 def _worklog_wins(held: dict[str, Any] | None, row: dict[str, Any], deleted: bool) -> bool:

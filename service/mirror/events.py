@@ -8,7 +8,7 @@ transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,8 @@ from service.jira.payloads import (
     worklog_row,
 )
 from service.mirror import apply as mirror
+from service.mirror.batch import Batch
+from service.scope.engine import evaluate_issue
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class EventContext:
     conn: Connection
     mapping: Mapping
     now: datetime  # when the worker processes the event; the event's own time is in the body
+    batch: Batch = field(default_factory=Batch)  # what the worker's batch carries between events
 
 
 Handler = Callable[[EventContext, dict[str, Any]], None]
@@ -45,12 +48,32 @@ def handle_issue_changed(ctx: EventContext, body: dict[str, Any]) -> None:
     if not isinstance(issue, dict):
         raise UnusableEvent("no issue in the body")
     ts, at = event_time(body, ctx.now)
-    previous = mirror.get_issue(ctx.conn, str(issue.get("id", "")))
-    issue_id = mirror.apply_issue(ctx.conn, ctx.mapping, issue, ts, held=previous)
+    issue_id, _ = apply_snapshot(ctx, issue, ts, changelog_items(body), at)
     if issue_id is None:
         raise UnusableEvent("issue without id, key or project")
-    mirror.record_changelog(ctx.conn, issue_id, changelog_items(body), at)
+
+
+def apply_snapshot(
+    ctx: EventContext,
+    issue: dict[str, Any],
+    event_ts_ms: int,
+    changelog: list[dict[str, Any]] | None = None,
+    at: datetime | None = None,
+) -> tuple[str | None, dict[str, Any] | None]:
+    """Mirror an issue snapshot, then let the scope engine look at it, in one transaction: the
+    step the webhook path and reconcile share. Returns the issue's id (None when the snapshot is
+    unusable) and its mirror row as it was before.
+    """
+    previous = mirror.get_issue(ctx.conn, str(issue.get("id", "")))
+    issue_id = mirror.apply_issue(
+        ctx.conn, ctx.mapping, issue, event_ts_ms, held=previous, batch=ctx.batch
+    )
+    if issue_id is None:
+        return None, previous
+    if changelog:
+        mirror.record_changelog(ctx.conn, issue_id, changelog, at or ctx.now)
     _evaluate_scope(ctx, issue_id, previous)
+    return issue_id, previous
 
 
 def handle_issue_deleted(ctx: EventContext, body: dict[str, Any]) -> None:
@@ -59,7 +82,7 @@ def handle_issue_deleted(ctx: EventContext, body: dict[str, Any]) -> None:
         raise UnusableEvent("no issue in the body")
     ts, _ = event_time(body, ctx.now)
     previous = mirror.get_issue(ctx.conn, str(issue.get("id", "")))
-    issue_id = mirror.delete_issue(ctx.conn, ctx.mapping, issue, ts)
+    issue_id = mirror.delete_issue(ctx.conn, ctx.mapping, issue, ts, ctx.batch)
     if issue_id is not None:
         _evaluate_scope(ctx, issue_id, previous)
 
@@ -70,8 +93,8 @@ def _worklog_handler(deleted: bool) -> Handler:
         row = worklog_row(worklog) if isinstance(worklog, dict) else None
         if row is None or not isinstance(worklog, dict):
             raise UnusableEvent("worklog without id, issueId, started or timeSpentSeconds")
-        mirror.apply_worklog(ctx.conn, ctx.mapping, row, deleted=deleted)
-        mirror.remember_people(ctx.conn, [worklog.get("author")])
+        mirror.apply_worklog(ctx.conn, ctx.mapping, row, deleted=deleted, batch=ctx.batch)
+        mirror.remember_people(ctx.conn, [worklog.get("author")], ctx.batch)
 
     return handle
 
@@ -102,9 +125,9 @@ def _link_handler(deleted: bool) -> Handler:
 
 
 def _evaluate_scope(ctx: EventContext, issue_id: str, previous: dict[str, Any] | None) -> None:
-    from service.scope import engine as scope
-
-    scope.evaluate_issue(ctx.conn, ctx.mapping, issue_id, ctx.now, previous=previous)
+    evaluate_issue(
+        ctx.conn, ctx.mapping, issue_id, ctx.now, previous, baselines=ctx.batch.baselines
+    )
 
 
 HANDLERS: dict[str, Handler] = {

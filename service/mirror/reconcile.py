@@ -23,6 +23,7 @@ from mappings.model import Mapping
 from service.jira.client import SEARCH_PAGE, JiraClient
 from service.jira.payloads import dig, parse_time
 from service.mirror import apply as mirror
+from service.mirror.events import EventContext, apply_snapshot
 from service.store.engine import reader, upsert
 from service.store.schema import kv
 
@@ -100,29 +101,24 @@ def reconcile(
         with engine.begin() as conn:
             # The same per-issue locks as the worker's, so the two never interleave one issue.
             mirror.lock_issues(conn, (str(issue.get("id", "")) for issue in issues))
+            ctx = EventContext(conn=conn, mapping=mapping, now=now)
             for issue in issues:
                 seen += 1
-                applied += _apply(conn, mapping, issue, now)
+                applied += _apply(ctx, issue)
     with engine.begin() as conn:
         # The sweep's start, not its end: whatever changed during it is caught by the next one.
         upsert(conn, kv, {"key": cursor_key(project_key), "value": now.isoformat()}, key=["key"])
     return ReconcileSummary(project_key, since, now, seen, applied)
 
 
-def _apply(conn: Connection, mapping: Mapping, issue: dict[str, Any], now: datetime) -> bool:
+def _apply(ctx: EventContext, issue: dict[str, Any]) -> bool:
     """Mirror then scope, as the webhook path does; True when the mirror changed."""
-    from service.scope import engine as scope
-
     updated = parse_time(dig(issue, "fields", "updated"))
     # Jira's `updated` stands in for a delivery's timestamp: a webhook about the same state
     # carries a timestamp at or after it, so the mirror never takes this sweep's copy over it.
     event_ts_ms = int(updated.timestamp() * 1000) if updated else 0
-    previous = mirror.get_issue(conn, str(issue.get("id", "")))
-    issue_id = mirror.apply_issue(conn, mapping, issue, event_ts_ms=event_ts_ms, held=previous)
-    if issue_id is None:
-        return False
-    scope.evaluate_issue(conn, mapping, issue_id, now, previous=previous)
-    return mirror.get_issue(conn, issue_id) != previous
+    issue_id, previous = apply_snapshot(ctx, issue, event_ts_ms)
+    return issue_id is not None and mirror.get_issue(ctx.conn, issue_id) != previous
 
 
 def _with_all_worklogs(client: JiraClient, issue: dict[str, Any]) -> dict[str, Any]:

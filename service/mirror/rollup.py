@@ -9,7 +9,7 @@ How it stays right:
   an issue created over worklogs that came first, moved, re-componented or deleted) adds the
   difference to `worklog_days` in the same transaction as the change, so a rolled-back event
   takes its difference with it. The worker sums the differences of a whole batch in memory
-  (`batch`) and writes them at its end, in key order, so that two workers never deadlock on
+  (`Pending`) and writes them at its end, in key order, so that two workers never deadlock on
   them and wait for each other only while they commit.
 - The difference needs the state before the change. SQLite has one writer at a time. On
   PostgreSQL the worker takes an advisory lock per issue before it reads, and leaves the events
@@ -25,8 +25,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -116,50 +115,35 @@ def slot(
 
 # --- recording changes -------------------------------------------------------------------------
 
-_BATCH = "scopewatch.worklog_rollup"
-
 
 @dataclass
-class _Batch:
-    facts: dict[str, IssueFacts | None]  # issue id -> facts, as this transaction holds them
+class Pending:
+    """A batch's roll-up differences, summed in memory and written once when the batch ends.
+
+    `facts` holds each issue's facts as this transaction holds them, read once per batch.
+    """
+
+    facts: dict[str, IssueFacts | None]
     changes: Counter[Slot]
 
+    @classmethod
+    def open(cls, conn: Connection, issue_ids: Iterable[str | None]) -> Pending:
+        return cls(facts=_read_facts(conn, {i for i in issue_ids if i}), changes=Counter())
 
-@contextmanager
-def batch(conn: Connection, issue_ids: Iterable[str | None]) -> Iterator[None]:
-    """Within the block, issue facts are read once and changes are summed in memory; the sums
-    are written when the block ends without an error."""
-    state = _Batch(facts=_read_facts(conn, {i for i in issue_ids if i}), changes=Counter())
-    conn.info[_BATCH] = state
-    try:
-        yield
-        _write(conn, state.changes)
-    finally:
-        conn.info.pop(_BATCH, None)
+    def copy(self) -> Pending:
+        return Pending(dict(self.facts), Counter(self.changes))
+
+    def write(self, conn: Connection) -> None:
+        _write(conn, self.changes)
+        self.changes = Counter()
 
 
-@contextmanager
-def undoable(conn: Connection) -> Iterator[None]:
-    """Wrap a savepoint: what its block added to the batch is dropped again if it raises."""
-    state: _Batch | None = conn.info.get(_BATCH)
-    if state is None:
-        yield
-        return
-    facts, changes = dict(state.facts), Counter(state.changes)
-    try:
-        yield
-    except BaseException:
-        state.facts, state.changes = facts, changes
-        raise
-
-
-def facts_of(conn: Connection, issue_id: str) -> IssueFacts | None:
-    state: _Batch | None = conn.info.get(_BATCH)
-    if state is not None and issue_id in state.facts:
-        return state.facts[issue_id]
+def facts_of(conn: Connection, issue_id: str, pending: Pending | None) -> IssueFacts | None:
+    if pending is not None and issue_id in pending.facts:
+        return pending.facts[issue_id]
     found = _read_facts(conn, {issue_id}).get(issue_id)
-    if state is not None:
-        state.facts[issue_id] = found
+    if pending is not None:
+        pending.facts[issue_id] = found
     return found
 
 
@@ -177,13 +161,18 @@ def _read_facts(conn: Connection, issue_ids: set[str]) -> dict[str, IssueFacts |
     return facts
 
 
-def _add(conn: Connection, issue_id: str, after: IssueFacts | None, changes: Counter[Slot]) -> None:
-    state: _Batch | None = conn.info.get(_BATCH)
-    if state is None:
+def _add(
+    conn: Connection,
+    issue_id: str,
+    after: IssueFacts | None,
+    changes: Counter[Slot],
+    pending: Pending | None,
+) -> None:
+    if pending is None:  # outside a worker batch (reconcile, tests): straight to the table
         _write(conn, changes)
         return
-    state.facts[issue_id] = after
-    state.changes.update(changes)
+    pending.facts[issue_id] = after
+    pending.changes.update(changes)
 
 
 def _write(conn: Connection, changes: Counter[Slot]) -> None:
@@ -213,9 +202,10 @@ def worklog_changed(
     issue_id: str,
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
+    pending: Pending | None = None,
 ) -> None:
     """One worklog of `issue_id` went from `before` to `after` (None or deleted: nowhere)."""
-    issue = facts_of(conn, issue_id)
+    issue = facts_of(conn, issue_id, pending)
     changes: Counter[Slot] = Counter()
     for worklog, sign in ((before, -1), (after, 1)):
         if worklog is None or worklog["deleted"]:
@@ -223,7 +213,7 @@ def worklog_changed(
         where = slot(worklog["started"], worklog["author"], issue, tzs)
         if where is not None:
             changes[where] += sign * int(worklog["seconds"])
-    _add(conn, issue_id, issue, changes)
+    _add(conn, issue_id, issue, changes, pending)
 
 
 def issue_changed(
@@ -232,6 +222,7 @@ def issue_changed(
     issue_id: str,
     before: IssueFacts | None,
     after: IssueFacts | None,
+    pending: Pending | None = None,
 ) -> None:
     """An issue's worklogs now count under `after` instead of `before`."""
     changes: Counter[Slot] = Counter()
@@ -247,7 +238,7 @@ def issue_changed(
                 where = slot(started, author, facts, tzs)
                 if where is not None:
                     changes[where] += sign * int(seconds)
-    _add(conn, issue_id, after, changes)
+    _add(conn, issue_id, after, changes, pending)
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -13,13 +13,12 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from tenacity import (
     RetryCallState,
@@ -30,13 +29,15 @@ from tenacity import (
 )
 
 from mappings.model import Mapping
+from service.intake import inbox
 from service.mirror import rollup as worklog_rollup
-from service.mirror.apply import forget_batch_caches, lock_free_issues
+from service.mirror.apply import lock_free_issues
+from service.mirror.batch import Batch
 from service.mirror.events import EventContext, dispatch
+from service.mirror.rollup import Pending
 from service.outbox import queue as outbox
 from service.runtime import Runtime
-from service.scope.baseline import one_baseline_per_batch
-from service.store import schema
+from service.scope.writeback import KINDS as WRITEBACKS
 from service.store.clock import system_clock
 
 log = logging.getLogger(__name__)
@@ -66,16 +67,8 @@ def process_batch(
     `observe` receives each event's processing time in seconds (the `/metrics` histogram).
     """
     stats = stats if stats is not None else WorkerStats()
-    inbox = schema.inbox
-    # The cache guard wraps the transaction, so a failed COMMIT also clears what it claims.
-    with engine.connect() as conn, _forgetting_caches_on_rollback(conn), conn.begin():
-        rows = conn.execute(
-            select(inbox.c.id, inbox.c.body, inbox.c.attempts, inbox.c.delivery_id)
-            .where(inbox.c.status == "pending")
-            .order_by(inbox.c.id)
-            .limit(batch_size)
-            .with_for_update(skip_locked=True)
-        ).all()
+    with engine.connect() as conn, conn.begin():
+        rows = inbox.claim_pending(conn, batch_size)
         claimed = len(rows)
         if not claimed:
             return 0
@@ -89,34 +82,25 @@ def process_batch(
             kept = [n for n, issue_id in enumerate(issue_ids) if issue_id not in busy]
             rows, documents = [rows[n] for n in kept], [documents[n] for n in kept]
             issue_ids = [issue_ids[n] for n in kept]
-        with worklog_rollup.batch(conn, issue_ids), one_baseline_per_batch(conn):
-            try:
-                # The common case: every event applies. One savepoint for the batch keeps the
-                # statements per event to what the handler needs.
-                with worklog_rollup.undoable(conn), conn.begin_nested():
-                    outcomes: list[str | None] = [
-                        _apply(conn, mapping, doc, batch_now, observe) for doc in documents
-                    ]
-            except OperationalError:
-                raise  # the database itself failed (deadlock, gone): retry the whole batch
-            except Exception:  # noqa: BLE001 - one bad event: redo the batch one savepoint each
-                forget_batch_caches(conn)
-                outcomes = _one_by_one(conn, mapping, rows, documents, batch_now, stats, observe)
+        batch = Batch(rollup=Pending.open(conn, issue_ids))
+        events = _Events(conn, mapping, batch, batch_now, observe)
+        try:
+            # The common case: every event applies. One savepoint for the batch keeps the
+            # statements per event to what the handler needs.
+            with batch.undoable(), conn.begin_nested():
+                outcomes: list[str | None] = [events.apply(doc) for doc in documents]
+        except OperationalError:
+            raise  # the database itself failed (deadlock, gone): retry the whole batch
+        except Exception:  # noqa: BLE001 - one bad event: redo the batch one savepoint each
+            outcomes = _one_by_one(events, rows, documents, stats)
+        assert batch.rollup is not None
+        batch.rollup.write(conn)
         done = [(row, outcome) for row, outcome in zip(rows, outcomes, strict=True) if outcome]
-        _mark_done(conn, [row.id for row, _ in done], batch_now)
+        inbox.mark_done(conn, [row.id for row, _ in done], batch_now)
         for _, outcome in done:
             stats.handled += 1
             stats.by_outcome[outcome] = stats.by_outcome.get(outcome, 0) + 1
     return claimed
-
-
-@contextmanager
-def _forgetting_caches_on_rollback(conn: Connection) -> Iterator[None]:
-    try:
-        yield
-    except BaseException:
-        forget_batch_caches(conn)
-        raise
 
 
 def _parse(body: bytes) -> dict[str, Any] | ValueError:
@@ -140,78 +124,55 @@ def _issue_of(document: dict[str, Any] | ValueError) -> str | None:
     return None
 
 
-def _apply(
-    conn: Connection,
-    mapping: Mapping,
-    document: dict[str, Any] | ValueError,
-    now: datetime,
-    observe: Callable[[float], None] | None,
-) -> str:
-    if isinstance(document, ValueError):
-        raise document
-    started = time.perf_counter()
-    outcome = dispatch(EventContext(conn=conn, mapping=mapping, now=now), document)
-    if observe is not None:
-        observe(time.perf_counter() - started)
-    return outcome
+@dataclass(frozen=True)
+class _Events:
+    """One batch's events applied in its transaction, all sharing the batch's state."""
+
+    conn: Connection
+    mapping: Mapping
+    batch: Batch
+    now: datetime
+    observe: Callable[[float], None] | None
+
+    def apply(self, document: dict[str, Any] | ValueError) -> str:
+        if isinstance(document, ValueError):
+            raise document
+        started = time.perf_counter()
+        ctx = EventContext(conn=self.conn, mapping=self.mapping, now=self.now, batch=self.batch)
+        outcome = dispatch(ctx, document)
+        if self.observe is not None:
+            self.observe(time.perf_counter() - started)
+        return outcome
 
 
 def _one_by_one(
-    conn: Connection,
-    mapping: Mapping,
+    events: _Events,
     rows: Sequence[Any],  # the claimed inbox rows: id, body, attempts, delivery_id
     documents: list[dict[str, Any] | ValueError],
-    now: datetime,
     stats: WorkerStats,
-    observe: Callable[[float], None] | None,
 ) -> list[str | None]:
     """Each event in its own savepoint: the bad one is recorded, the others still apply."""
     outcomes: list[str | None] = []
     for row, document in zip(rows, documents, strict=True):
         try:
-            with worklog_rollup.undoable(conn), conn.begin_nested():
-                outcomes.append(_apply(conn, mapping, document, now, observe))
+            with events.batch.undoable(), events.conn.begin_nested():
+                outcomes.append(events.apply(document))
         except OperationalError:
             raise
         except Exception as exc:  # noqa: BLE001 - a handler bug must not stop the inbox
-            forget_batch_caches(conn)
-            _record_failure(conn, row.id, row.attempts + 1, exc, now)
+            reason = _reason(exc)
+            attempts = row.attempts + 1
+            inbox.record_failure(events.conn, row.id, attempts, reason, events.now, MAX_ATTEMPTS)
             stats.failed += 1
             outcomes.append(None)
             log.warning(
                 "event %s failed (attempt %s): %s",
                 row.delivery_id or row.id,
-                row.attempts + 1,
-                _reason(exc),
+                attempts,
+                reason,
                 extra={"delivery_id": row.delivery_id},
             )
     return outcomes
-
-
-def _mark_done(conn: Connection, ids: list[int], now: datetime) -> None:
-    if ids:
-        inbox = schema.inbox
-        conn.execute(
-            update(inbox)
-            .where(inbox.c.id.in_(ids))
-            .values(status="done", processed_at=now, attempts=inbox.c.attempts + 1, last_error=None)
-        )
-
-
-def _record_failure(
-    conn: Connection, row_id: int, attempts: int, exc: Exception, now: datetime
-) -> None:
-    status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
-    conn.execute(
-        update(schema.inbox)
-        .where(schema.inbox.c.id == row_id)
-        .values(
-            attempts=attempts,
-            status=status,
-            last_error=_reason(exc),
-            processed_at=now if status == "failed" else None,
-        )
-    )
 
 
 def _reason(exc: Exception) -> str:
@@ -248,7 +209,7 @@ def _log_rolled_back(state: RetryCallState) -> None:
 
 def run_outbox(rt: Runtime) -> int:
     """Due Jira effects, now; 0 without a Jira client (the jobs wait)."""
-    return outbox.run_due(rt.engine, rt.jira, now=rt.clock())
+    return outbox.run_due(rt.engine, rt.jira, WRITEBACKS, now=rt.clock())
 
 
 def run_forever(

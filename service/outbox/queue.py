@@ -1,26 +1,20 @@
-"""Jira effects, each done once: the `outbox` table is the queue, the Jira client the only effect.
+"""Effects on Jira, each done once: the `outbox` table is the queue, the Jira client the effect.
 
-The scope engine enqueues a job in the same transaction as the change that caused it; `dedupe_key`
-makes that idempotent. A worker claims one due job at a time in a short transaction (`FOR UPDATE
-SKIP LOCKED` on PostgreSQL; SQLite has one writer at a time), then talks to Jira *outside* any
-transaction, and records the outcome in another short one.
+Generic: a job is a kind, a dedupe key and a JSON payload. What a kind does is the caller's:
+`run_due` is handed the kinds (`JobKind`: how to execute one against Jira, and a hook run in the
+transaction that marks it done), so the outbox never reads or writes another package's table.
+The scope write-back (`service.scope.writeback`) is the kind scopewatch has today.
 
-A worker can die (`kill -9`) between a Jira call and our commit, so every step is safe to repeat
-and the job starts by asking Jira how far it got:
-
-(a) the issue property already holds this job's key -> it finished: mark it done;
-(b) labels and fields in one edit (adding a label twice, or setting a field again, changes nothing);
-(c) the comment is found by its marker: updated when the text differs, posted only when absent;
-(d) the property is written last, as the marker that (a) looks for.
-
-Once a write-back is in Jira, the scope change it carries (`property.value.change_id`, `version`)
-is marked written in the same transaction that marks the job done (`scope_changes.written_version`,
-which the API and the digest show as `written_back`).
+Whoever causes an effect enqueues its job in the same transaction; `dedupe_key` makes that
+idempotent, and `cancel_pending` drops jobs by a key prefix that no worker has started. A worker
+claims one due job at a time in a short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL;
+SQLite has one writer at a time), then talks to Jira *outside* any transaction, and records the
+outcome in another short one. A kind's `execute` must be safe to repeat: a worker can die
+(`kill -9`) between a Jira call and our commit.
 
 `JiraRetryLater` puts the job back with a later `next_attempt_at` (a 429 also pauses the whole
-outbox via `kv['outbox.paused_until']`, for every process); a 404 means the issue is gone, which
-leaves nothing to do; other refusals fail the job after a few attempts, with Jira's reason.
-Without a client (Jira not configured) jobs simply wait.
+outbox via `kv['outbox.paused_until']`, for every process); other refusals fail the job after a
+few attempts, with Jira's reason. Without a client (Jira not configured) jobs simply wait.
 """
 
 from __future__ import annotations
@@ -29,30 +23,80 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Mapping as MappingABC
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, or_, select, update
 
-from service.jira.client import JiraClient, JiraRejected, JiraRetryLater, same_comment_text
-from service.jira.payloads import dig
+from service.jira.client import JiraClient, JiraRejected, JiraRetryLater
 from service.store.engine import insert_ignore, upsert
-from service.store.schema import kv, outbox, scope_changes
+from service.store.schema import kv, outbox
 
 log = logging.getLogger(__name__)
 
 PAUSE_KEY = "outbox.paused_until"
-JOB_FIELD = "job"  # in the property value: which job wrote it
 MAX_REJECTIONS = 3  # a 4xx may be a passing state (a workflow mid-change); three is not
-CALLS_PER_JOB = 5  # property read, edit, comment list, comment write, property write
 BACKOFF_FIRST = timedelta(seconds=15)
 BACKOFF_MAX = timedelta(hours=1)
 STATUSES = ("pending", "done", "failed")
 
 
 class InvalidJob(ValueError):
-    """The payload lacks what a write-back needs; retrying cannot fix it."""
+    """The payload lacks what its kind needs; retrying cannot fix it."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One claimed row of `outbox`."""
+
+    id: int
+    dedupe_key: str
+    kind: str
+    project_key: str
+    issue_id: str
+    payload: dict[str, Any]
+    attempts: int
+    next_attempt_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> Job:
+        values = {f.name: row[f.name] for f in fields(cls)}
+        if not isinstance(values["payload"], dict):
+            values["payload"] = {}
+        return cls(**values)
+
+    @property
+    def log_context(self) -> dict[str, Any]:
+        """The fields every log line about a job carries (service.logs puts them in the JSON)."""
+        return {
+            "issue_key": self.payload.get("issue_key"),
+            "job": self.dedupe_key,
+            "project": self.project_key,
+        }
+
+
+@dataclass(frozen=True)
+class Executed:
+    """What a kind's `execute` did: whether Jira now shows the job's effects, and a note."""
+
+    written: bool
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """How to do one kind of job.
+
+    `execute` talks to Jira and may raise `JiraRetryLater`, `JiraRejected` or `InvalidJob`;
+    `on_done` runs in the transaction that marks a written job done (the kind's own tables).
+    `calls` is how many Jira calls one job makes at most, which sizes its lease.
+    """
+
+    execute: Callable[[JiraClient, Job], Executed]
+    on_done: Callable[[Connection, Job], None]
+    calls: int
 
 
 def enqueue(
@@ -62,7 +106,7 @@ def enqueue(
     kind: str,
     project_key: str,
     issue_id: str,
-    payload: MappingABC[str, Any],
+    payload: Mapping[str, Any],
     now: datetime,
 ) -> bool:
     """Add a job unless one with this `dedupe_key` exists; True when it was added."""
@@ -80,6 +124,26 @@ def enqueue(
     return insert_ignore(conn, outbox, row, conflict=["dedupe_key"]) == 1
 
 
+def cancel_pending(
+    conn: Connection, *, kind: str, key_prefix: str, reason: str, now: datetime
+) -> None:
+    """Marks the jobs of `kind` whose key starts with `key_prefix` and that no worker has
+    started as done, with the reason. A job under a live lease is left alone: it may be half-way
+    through its Jira calls.
+    """
+    ob = outbox.c
+    conn.execute(
+        update(outbox)
+        .where(
+            ob.kind == kind,
+            ob.dedupe_key.startswith(key_prefix, autoescape=True),
+            ob.status == "pending",
+            (ob.lease_until.is_(None)) | (ob.lease_until <= now),  # as `_claim` claims
+        )
+        .values(status="done", done_at=now, last_error=reason)
+    )
+
+
 def outbox_counts(conn: Connection) -> dict[str, int]:
     rows = conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all()
     found = {str(status): int(count) for status, count in rows}
@@ -94,6 +158,7 @@ def paused_until(conn: Connection) -> datetime | None:
 def run_due(
     engine: Engine,
     client: JiraClient | None,
+    kinds: Mapping[str, JobKind],
     *,
     now: datetime,
     limit: int = 50,
@@ -102,7 +167,8 @@ def run_due(
     """Run up to `limit` due jobs; returns how many were completed."""
     if client is None:
         return 0  # Jira is not configured: jobs wait, and nothing fails for it
-    lease = _lease(client, lease_seconds)
+    calls = max((kind.calls for kind in kinds.values()), default=1)
+    lease = _lease(client, calls, lease_seconds)
     with engine.begin() as conn:  # once per run, not per job: dead workers are rare
         _release_orphans(conn, now)
     completed = 0
@@ -110,7 +176,7 @@ def run_due(
         job = _claim(engine, now, lease)
         if job is None:
             break
-        outcome = _run_job(engine, client, job, now)
+        outcome = _run_job(engine, client, kinds, job, now)
         if outcome == "done":
             completed += 1
         elif outcome == "stop":
@@ -118,11 +184,11 @@ def run_due(
     return completed
 
 
-def _lease(client: JiraClient, lease_seconds: float) -> timedelta:
+def _lease(client: JiraClient, calls: int, lease_seconds: float) -> timedelta:
     # Each call may wait up to max_wait plus a read timeout; a lease shorter than the whole job
     # would let a second worker start the same job while the first is still in it.
     per_call = client.max_wait + sum(client.timeout)
-    return timedelta(seconds=max(lease_seconds, CALLS_PER_JOB * per_call))
+    return timedelta(seconds=max(lease_seconds, calls * per_call))
 
 
 # Told apart from a previous process that had the same host and pid (a restarted container).
@@ -161,7 +227,7 @@ def _release_orphans(conn: Connection, now: datetime) -> None:
         conn.execute(update(outbox).where(outbox.c.id.in_(orphans)).values(lease_until=None))
 
 
-def _claim(engine: Engine, now: datetime, lease: timedelta) -> dict[str, Any] | None:
+def _claim(engine: Engine, now: datetime, lease: timedelta) -> Job | None:
     with engine.begin() as conn:
         pause = paused_until(conn)
         if pause is not None and pause > now:
@@ -188,13 +254,19 @@ def _claim(engine: Engine, now: datetime, lease: timedelta) -> dict[str, Any] | 
             .where(outbox.c.id == row["id"])
             .values(lease_until=now + lease, lease_owner=lease_owner())
         )
-        return dict(row)
+        return Job.from_row(row)
 
 
-def _run_job(engine: Engine, client: JiraClient, job: dict[str, Any], now: datetime) -> str:
+def _run_job(
+    engine: Engine, client: JiraClient, kinds: Mapping[str, JobKind], job: Job, now: datetime
+) -> str:
     """Execute one claimed job and record what happened: "done", "later", "failed" or "stop"."""
+    kind = kinds.get(job.kind)
+    if kind is None:
+        _finish(engine, job, status="failed", now=now, error=f"unknown job kind {job.kind!r}")
+        return "failed"
     try:
-        written, note = execute(client, job)
+        done = kind.execute(client, job)
     except JiraRetryLater as exc:
         _retry_later(engine, job, now, exc)
         return "stop"
@@ -203,108 +275,33 @@ def _run_job(engine: Engine, client: JiraClient, job: dict[str, Any], now: datet
     except InvalidJob as exc:
         _finish(engine, job, status="failed", now=now, error=f"invalid job: {exc}")
         return "failed"
-    _finish(engine, job, status="done", now=now, error=note, written=written)
+    _finish(
+        engine,
+        job,
+        status="done",
+        now=now,
+        error=done.note,
+        on_done=kind.on_done if done.written else None,
+    )
     return "done"
 
 
-def execute(client: JiraClient, job: MappingABC[str, Any]) -> tuple[bool, str | None]:
-    """Steps (a) to (d), safe to run any number of times.
-
-    Returns whether Jira now shows the job's effects, and a note for the record.
-    """
-    payload = job["payload"] if isinstance(job["payload"], dict) else {}
-    ref = str(job.get("issue_id") or payload.get("issue_key") or "")
-    if not ref:
-        raise InvalidJob("no issue to write to")
-    prop = _property(payload)
-    try:
-        if prop is not None and _already_done(client, ref, prop["key"], job["dedupe_key"]):
-            return True, "already in Jira"
-        client.edit_issue(
-            ref,
-            labels_add=_strings(payload, "labels_add"),
-            labels_remove=_strings(payload, "labels_remove"),
-            fields=dict(payload.get("fields") or {}),
-        )
-        _comment(client, ref, payload.get("comment"))
-        if prop is not None:
-            client.set_property(ref, prop["key"], {**prop["value"], JOB_FIELD: job["dedupe_key"]})
-    except JiraRejected as exc:
-        if exc.status == 404:
-            key = payload.get("issue_key") or ref
-            return False, f"{key} no longer exists in Jira: nothing written"
-        raise
-    return True, None
-
-
-def _property(payload: dict[str, Any]) -> dict[str, Any] | None:
-    prop = payload.get("property")
-    if not prop:
-        return None
-    if not isinstance(prop, dict) or not prop.get("key") or not isinstance(prop.get("value"), dict):
-        raise InvalidJob("property needs a key and an object value")
-    return prop
-
-
-def _strings(payload: dict[str, Any], name: str) -> list[str]:
-    values = payload.get(name) or []
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise InvalidJob(f"{name} must be a list of strings")
-    return values
-
-
-def _already_done(client: JiraClient, ref: str, prop_key: str, dedupe_key: str) -> bool:
-    held = client.get_property(ref, prop_key)
-    return isinstance(held, dict) and held.get(JOB_FIELD) == dedupe_key
-
-
-def _comment(client: JiraClient, ref: str, comment: Any) -> None:
-    if not comment:
-        return
-    if not isinstance(comment, dict) or not isinstance(comment.get("text"), str):
-        raise InvalidJob("comment needs a text")
-    marker, text = str(comment.get("marker") or ""), comment["text"]
-    body = text if not marker or marker in text else f"{text}\n\n{marker}"
-    existing = next(
-        (
-            c
-            for c in client.comments(ref)
-            if (marker in c["body"] if marker else same_comment_text(c["body"], body))
-        ),
-        None,
-    )
-    if existing is None:
-        client.add_comment(ref, body)
-    elif not same_comment_text(existing["body"], body):
-        client.update_comment(ref, str(existing["id"]), body)
-
-
 # --- recording outcomes ---------------------------------------------------------------------------
-
-
-def _context(job: dict[str, Any]) -> dict[str, Any]:
-    """The fields every log line about a job carries (service.logs puts them in the JSON)."""
-    payload = job.get("payload") or {}
-    return {
-        "issue_key": payload.get("issue_key"),
-        "job": job.get("dedupe_key"),
-        "project": job.get("project_key"),
-    }
 
 
 def _backoff(attempts: int) -> timedelta:
     return min(BACKOFF_FIRST * (2 ** min(attempts, 20)), BACKOFF_MAX)
 
 
-def _retry_later(engine: Engine, job: dict[str, Any], now: datetime, exc: JiraRetryLater) -> None:
+def _retry_later(engine: Engine, job: Job, now: datetime, exc: JiraRetryLater) -> None:
     # The client counts in real time; `now` may be the caller's clock, so carry delays, not times.
-    delay = max(exc.delay, _backoff(job["attempts"]))
-    log.warning("outbox job %s: Jira unavailable (%s)", job["id"], exc.reason, extra=_context(job))
+    delay = max(exc.delay, _backoff(job.attempts))
+    log.warning("outbox job %s: Jira unavailable (%s)", job.id, exc.reason, extra=job.log_context)
     with engine.begin() as conn:
         _update(
             conn,
             job,
-            attempts=job["attempts"] + 1,
+            attempts=job.attempts + 1,
             next_attempt_at=now + delay,
             lease_until=None,
             last_error=exc.reason,
@@ -319,7 +316,7 @@ def _extend_pause(conn: Connection, until: datetime) -> None:
         upsert(conn, kv, {"key": PAUSE_KEY, "value": until.isoformat()}, key=["key"])
 
 
-def _rejected(engine: Engine, job: dict[str, Any], now: datetime, exc: JiraRejected) -> str:
+def _rejected(engine: Engine, job: Job, now: datetime, exc: JiraRejected) -> str:
     reason = f"Jira refused: HTTP {exc.status}: {exc.message}"
     if exc.status == 401:
         # Our credentials, not this job: keep every job waiting until an operator fixes them.
@@ -328,14 +325,14 @@ def _rejected(engine: Engine, job: dict[str, Any], now: datetime, exc: JiraRejec
             _update(
                 conn,
                 job,
-                next_attempt_at=now + _backoff(job["attempts"]),
+                next_attempt_at=now + _backoff(job.attempts),
                 lease_until=None,
                 last_error=reason,
             )
         return "stop"
-    attempts = job["attempts"] + 1
+    attempts = job.attempts + 1
     if attempts >= MAX_REJECTIONS:
-        log.warning("outbox job %s failed: HTTP %s", job["id"], exc.status, extra=_context(job))
+        log.warning("outbox job %s failed: HTTP %s", job.id, exc.status, extra=job.log_context)
         _finish(engine, job, status="failed", now=now, error=reason)
         return "failed"
     with engine.begin() as conn:
@@ -343,7 +340,7 @@ def _rejected(engine: Engine, job: dict[str, Any], now: datetime, exc: JiraRejec
             conn,
             job,
             attempts=attempts,
-            next_attempt_at=now + _backoff(job["attempts"]),
+            next_attempt_at=now + _backoff(job.attempts),
             lease_until=None,
             last_error=reason,
         )
@@ -352,46 +349,31 @@ def _rejected(engine: Engine, job: dict[str, Any], now: datetime, exc: JiraRejec
 
 def _finish(
     engine: Engine,
-    job: dict[str, Any],
+    job: Job,
     *,
     status: str,
     now: datetime,
     error: str | None,
-    written: bool = False,
+    on_done: Callable[[Connection, Job], None] | None = None,
 ) -> None:
     with engine.begin() as conn:
         _update(
             conn,
             job,
             status=status,
-            attempts=job["attempts"] + 1,
+            attempts=job.attempts + 1,
             lease_until=None,
             last_error=error,
             done_at=now if status == "done" else None,
         )
-        if written:
-            _record_written(conn, job)
+        if on_done is not None:
+            on_done(conn, job)  # the kind's own record, in the same transaction
     if status == "done":
-        log.info("outbox job %s done", job["id"], extra=_context(job))
+        log.info("outbox job %s done", job.id, extra=job.log_context)
 
 
-def _record_written(conn: Connection, job: dict[str, Any]) -> None:
-    """A write-back now in Jira marks its version of the scope change as written back."""
-    value = dig(job["payload"], "property", "value")
-    change_id, version = dig(value, "change_id"), dig(value, "version")
-    if not isinstance(change_id, int) or not isinstance(version, int):
-        return
-    conn.execute(
-        update(scope_changes)
-        .where(scope_changes.c.id == change_id, scope_changes.c.written_version < version)
-        .values(written_version=version)
-    )
-
-
-def _update(conn: Connection, job: dict[str, Any], **values: Any) -> None:
+def _update(conn: Connection, job: Job, **values: Any) -> None:
     # Only a job still pending is ours to record: never overwrite another worker's outcome.
     conn.execute(
-        update(outbox)
-        .where(outbox.c.id == job["id"], outbox.c.status == "pending")
-        .values(**values)
+        update(outbox).where(outbox.c.id == job.id, outbox.c.status == "pending").values(**values)
     )

@@ -13,8 +13,7 @@ holds it, or (with only a date) it was created by then and not moved in later.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -34,10 +33,6 @@ class Baseline:
     captured_id: int | None = None  # `baselines.id` when a captured snapshot is the baseline
     version: int | None = None
     name: str | None = None
-
-    @property
-    def exists(self) -> bool:
-        return self.at is not None
 
     @property
     def captured(self) -> bool:
@@ -138,39 +133,27 @@ _NEWEST_CAPTURED = (
     .order_by(_b.version.desc())
     .limit(1)
 )
-BATCH_BASELINES = "scopewatch.batch_baselines"
 
 
-def current_baseline(conn: Connection, project: Project) -> Baseline:
+def current_baseline(
+    conn: Connection, project: Project, cache: dict[str, Baseline] | None = None
+) -> Baseline:
     """The newest captured baseline of the project, else the mapping's date, else none.
 
-    Inside `one_baseline_per_batch` it is read once per project and batch.
+    With a `cache` (the worker's batch holds one), each project's is read once per batch: a
+    capture committed while a batch runs applies from the next batch on, as if the batch had run
+    just before it.
     """
-    held: dict[str, Baseline] | None = conn.info.get(BATCH_BASELINES)
-    if held is not None and project.key in held:
-        return held[project.key]
+    if cache is not None and project.key in cache:
+        return cache[project.key]
     row = conn.execute(_NEWEST_CAPTURED, {"project_key": project.key}).first()
     if row is not None:
         found = Baseline(at=row.captured_at, captured_id=row.id, version=row.version, name=row.name)
     else:
         found = NO_BASELINE if project.baseline is None else Baseline(at=project.baseline)
-    if held is not None:
-        held[project.key] = found
+    if cache is not None:
+        cache[project.key] = found
     return found
-
-
-@contextmanager
-def one_baseline_per_batch(conn: Connection) -> Iterator[None]:
-    """The worker's batch reads each project's baseline once instead of once per issue event.
-
-    A capture committed while a batch runs applies from the next batch on, as if the batch had
-    run just before it: an event read a moment earlier would have seen the old one too.
-    """
-    conn.info[BATCH_BASELINES] = {}
-    try:
-        yield
-    finally:
-        conn.info.pop(BATCH_BASELINES, None)
 
 
 def baseline_members(

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import pandas as pd
 from sqlalchemy import Connection
 
-from service.scope.engine import list_changes
+from service.scope.changes import list_changes
 
 COLUMNS = (
     "key",

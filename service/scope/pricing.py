@@ -48,7 +48,7 @@ class IssueFacts:
     deleted: bool = False
 
     @classmethod
-    def from_row(cls, row: RowMapping[str, Any]) -> IssueFacts:
+    def from_row(cls, row: RowMapping[Any, Any]) -> IssueFacts:
         """From a row of the `issues` table (or a dict shaped like one)."""
         labels = row.get("labels") or ()
         return cls(

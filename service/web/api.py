@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, jsonify, request
 
 from mappings.model import Project
-from service.scope import engine as scope
-from service.scope.pricing import DECISIONS
+from service.scope.changes import list_changes
+from service.scope.decisions import NOTE_MAX_CHARS, decide
+from service.scope.model import DECISIONS, Invalid, NotFound
 from service.store.engine import reader
 from service.web.context import get_runtime
 from service.web.errors import error_response
@@ -62,7 +63,7 @@ def scope_changes(key: str) -> tuple[Response, int]:
     except BadRequest as bad:
         return error_response(400, str(bad))
     with reader(get_runtime().engine) as conn:
-        changes = scope.list_changes(conn, project.key, decision=decision, since=since, until=until)
+        changes = list_changes(conn, project.key, decision=decision, since=since, until=until)
     return jsonify(changes), 200
 
 
@@ -83,12 +84,12 @@ def decision(key: str, issue: str) -> tuple[Response, int]:
     try:
         with runtime.engine.begin() as conn:
             # Jira keys are upper case; people type them any way.
-            change = scope.decide(
+            change = decide(
                 conn, runtime.mapping, key, issue.upper(), wanted, note, runtime.clock()
             )
-    except scope.NotFound as missing:
+    except NotFound as missing:
         return error_response(404, str(missing))
-    except scope.Invalid as invalid:
+    except Invalid as invalid:
         return error_response(400, str(invalid))
     return jsonify(change), 200
 
@@ -145,6 +146,6 @@ def _decision_body(raw: bytes) -> tuple[str, str | None]:
     note = body.get("note")
     if note is not None and not isinstance(note, str):
         raise BadRequest("note must be a string")
-    if note is not None and len(note) > scope.NOTE_MAX_CHARS:
-        raise BadRequest(f"note is longer than {scope.NOTE_MAX_CHARS} characters")
+    if note is not None and len(note) > NOTE_MAX_CHARS:
+        raise BadRequest(f"note is longer than {NOTE_MAX_CHARS} characters")
     return wanted, note

@@ -4,33 +4,66 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert, select
 
+from mappings import load_mapping
 from mappings.model import Mapping
 from service.jira.client import JiraClient
 from service.outbox import queue as outbox
+from service.scope.baseline import Baseline
+from service.scope.model import ScopeChange
+from service.scope.writeback import KINDS, WritebackPayload, payload_for
 from service.store.schema import outbox as outbox_table
 from service.store.schema import scope_changes
 from tests.jira.jira_site import JiraSite, make_client
+from tests.support import ROOT
 
 PROPERTY = "scopewatch.impact"
 MARKER = "[scopewatch change 12]"
+MAPPING = load_mapping(ROOT / "mappings" / "sandbox.toml")
+JIRA_FIELDS = MAPPING.jira
+BASELINE = Baseline(at=datetime(2026, 9, 1, 9, tzinfo=UTC))
 
 
-def _payload(key: str, text: str = "Outside the baseline of 1 Sep 2026: 6.0 h.") -> dict[str, Any]:
-    """The shape the scope engine enqueues (see `service.scope.engine.writeback_payload`)."""
-    return {
-        "issue_key": key,
-        "labels_add": ["scope-change"],
-        "labels_remove": [],
-        "fields": {"customfield_10150": 6.0, "customfield_10151": 510.0},
-        "comment": {"marker": MARKER, "text": f"{text}\n\n{MARKER}"},
-        "property": {"key": PROPERTY, "value": {"change_id": 12, "version": 1, "hours": 6.0}},
-    }
+def _change(key: str, change_id: int = 12) -> ScopeChange:
+    return ScopeChange(
+        id=change_id,
+        project_key="ACME",
+        issue_id="",
+        key=key,
+        summary="",
+        issue_type="Story",
+        created=None,
+        detected_at=BASELINE.at or datetime(2026, 9, 1, tzinfo=UTC),
+        hours=6.0,
+        hours_source="estimate",
+        cost=510.0,
+        currency="EUR",
+        schedule_days=0.3,
+        decision="pending",
+        decision_note=None,
+        decided_at=None,
+        withdrawn=False,
+        impact_version=1,
+        written_version=0,
+    )
+
+
+def _payload(key: str, change_id: int = 12) -> WritebackPayload:
+    """What the scope engine enqueues for a pending change of 6 h, made by the engine's own code."""
+    return payload_for(JIRA_FIELDS, MAPPING.projects[0], BASELINE, _change(key, change_id))
+
+
+def _property(change_id: int = 12) -> dict[str, Any]:
+    """The issue property Jira holds once the job is done."""
+    payload = _payload("ACME-1", change_id)
+    assert payload.property is not None
+    return {**asdict(payload.property), "job": f"writeback:{change_id}:1"}
 
 
 def _enqueue(
@@ -43,7 +76,7 @@ def _enqueue(
             kind="writeback",
             project_key=key.split("-")[0],
             issue_id=str(site.issue(key)["id"]),
-            payload=_payload(key),
+            payload=_payload(key).to_json(),
             now=now,
         )
 
@@ -67,18 +100,13 @@ def test_a_write_back_lands_once(
 ) -> None:
     _enqueue(engine, site, "ACME-9", now)
 
-    assert outbox.run_due(engine, jira_client, now=now) == 1
+    assert outbox.run_due(engine, jira_client, KINDS, now=now) == 1
 
     fields = site.issue("ACME-9")["fields"]
     assert "scope-change" in fields["labels"]
     assert (fields["customfield_10150"], fields["customfield_10151"]) == (6.0, 510.0)
     assert len(_marked(site, "ACME-9")) == 1
-    assert site.prop("ACME-9", PROPERTY) == {
-        "change_id": 12,
-        "version": 1,
-        "hours": 6.0,
-        "job": "writeback:12:1",
-    }
+    assert site.prop("ACME-9", PROPERTY) == _property()
     (job,) = _jobs(engine)
     assert (job["status"], job["done_at"], job["lease_until"]) == ("done", now, None)
 
@@ -86,7 +114,7 @@ def test_a_write_back_lands_once(
     again = _enqueue(engine, site, "ACME-9", now)
     assert again is False  # the same dedupe key enqueues nothing
     site.clear_log()
-    assert outbox.run_due(engine, jira_client, now=now + timedelta(hours=1)) == 0
+    assert outbox.run_due(engine, jira_client, KINDS, now=now + timedelta(hours=1)) == 0
     assert site.log() == []
     with engine.connect() as conn:
         assert outbox.outbox_counts(conn) == {"pending": 0, "done": 1, "failed": 0}
@@ -101,7 +129,7 @@ def test_a_lost_answer_to_the_comment_post_still_leaves_one_comment(
     site.fault(latency_ms=400)
     done: list[int] = []
     worker = threading.Thread(
-        target=lambda: done.append(outbox.run_due(engine, jira_client, now=now))
+        target=lambda: done.append(outbox.run_due(engine, jira_client, KINDS, now=now))
     )
     worker.start()
     _wait_for(lambda: any(r["path"].endswith("/comment") for r in site.log()))
@@ -115,7 +143,7 @@ def test_a_lost_answer_to_the_comment_post_still_leaves_one_comment(
     assert len(_marked(site, "ACME-10")) == 1  # Jira did post it before the answer was lost
 
     site.fault(latency_ms=0)
-    assert outbox.run_due(engine, jira_client, now=job["next_attempt_at"]) == 1
+    assert outbox.run_due(engine, jira_client, KINDS, now=job["next_attempt_at"]) == 1
 
     assert len(_marked(site, "ACME-10")) == 1
     assert site.prop("ACME-10", PROPERTY)["job"] == "writeback:12:1"
@@ -125,12 +153,11 @@ def test_a_job_jira_already_shows_is_marked_done_without_writing(
     engine: Engine, site: JiraSite, jira_client: JiraClient, now: datetime
 ) -> None:
     # As if a worker was killed after its last Jira call and before its commit.
-    marker = {"change_id": 12, "version": 1, "hours": 6.0, "job": "writeback:12:1"}
-    jira_client.set_property("ACME-11", PROPERTY, marker)
+    jira_client.set_property("ACME-11", PROPERTY, _property())
     _enqueue(engine, site, "ACME-11", now)
     site.clear_log()
 
-    assert outbox.run_due(engine, jira_client, now=now) == 1
+    assert outbox.run_due(engine, jira_client, KINDS, now=now) == 1
 
     assert [(r["method"], r["path"]) for r in site.log()] == [
         ("GET", f"/rest/api/2/issue/{site.issue('ACME-11')['id']}/properties/{PROPERTY}")
@@ -141,7 +168,7 @@ def test_a_job_jira_already_shows_is_marked_done_without_writing(
 def test_without_jira_jobs_wait(engine: Engine, site: JiraSite, now: datetime) -> None:
     _enqueue(engine, site, "ACME-12", now)
 
-    assert outbox.run_due(engine, None, now=now + timedelta(days=30)) == 0
+    assert outbox.run_due(engine, None, KINDS, now=now + timedelta(days=30)) == 0
 
     (job,) = _jobs(engine)
     assert (job["status"], job["attempts"], job["last_error"]) == ("pending", 0, None)
@@ -155,7 +182,7 @@ def test_a_rate_limit_pauses_the_whole_outbox(
     _enqueue(engine, site, "ACME-14", now, dedupe_key="writeback:14:1")
     site.fault(mode="429", count=1, retry_after=60)
 
-    assert outbox.run_due(engine, client, now=now) == 0
+    assert outbox.run_due(engine, client, KINDS, now=now) == 0
 
     with engine.connect() as conn:
         pause = outbox.paused_until(conn)
@@ -165,10 +192,10 @@ def test_a_rate_limit_pauses_the_whole_outbox(
     site.clear_log()
     # Another worker, with its own client, respects the pause too.
     other = make_client(site, mapping)
-    assert outbox.run_due(engine, other, now=now + timedelta(seconds=30)) == 0
+    assert outbox.run_due(engine, other, KINDS, now=now + timedelta(seconds=30)) == 0
     assert site.log() == []
 
-    assert outbox.run_due(engine, other, now=now + timedelta(minutes=5)) == 2
+    assert outbox.run_due(engine, other, KINDS, now=now + timedelta(minutes=5)) == 2
 
 
 def test_a_deleted_issue_finishes_the_job_with_a_note(
@@ -177,7 +204,7 @@ def test_a_deleted_issue_finishes_the_job_with_a_note(
     _enqueue(engine, site, "ACME-15", now)
     site.http.delete(f"{site.url}/rest/api/2/issue/ACME-15").raise_for_status()
 
-    assert outbox.run_due(engine, jira_client, now=now) == 1
+    assert outbox.run_due(engine, jira_client, KINDS, now=now) == 1
 
     (job,) = _jobs(engine)
     assert job["status"] == "done"
@@ -187,7 +214,7 @@ def test_a_deleted_issue_finishes_the_job_with_a_note(
 def test_a_refused_edit_fails_after_a_few_attempts_with_jiras_reason(
     engine: Engine, site: JiraSite, jira_client: JiraClient, now: datetime
 ) -> None:
-    payload = {**_payload("ACME-16"), "fields": {"customfield_99999": 1}}
+    payload = replace(_payload("ACME-16"), fields={"customfield_99999": 1}).to_json()
     with engine.begin() as conn:
         outbox.enqueue(
             conn,
@@ -201,7 +228,7 @@ def test_a_refused_edit_fails_after_a_few_attempts_with_jiras_reason(
 
     moment = now
     for _ in range(outbox.MAX_REJECTIONS):
-        outbox.run_due(engine, jira_client, now=moment)
+        outbox.run_due(engine, jira_client, KINDS, now=moment)
         moment = _jobs(engine)[0]["next_attempt_at"]
 
     (job,) = _jobs(engine)
@@ -228,7 +255,7 @@ def test_a_finished_write_back_marks_its_change_written(
         )
     _enqueue(engine, site, "ACME-17", now)
 
-    outbox.run_due(engine, jira_client, now=now)
+    outbox.run_due(engine, jira_client, KINDS, now=now)
 
     with engine.connect() as conn:
         written = conn.execute(select(scope_changes.c.written_version)).scalar_one()
@@ -255,13 +282,7 @@ def test_two_workers_share_the_outbox_and_each_effect_lands_once(
                 kind="writeback",
                 project_key="ACME",
                 issue_id=str(site.issue(key)["id"]),
-                payload={
-                    **_payload(key),
-                    "comment": {
-                        "marker": f"[scopewatch change {n}]",
-                        "text": f"Impact.\n\n[scopewatch change {n}]",
-                    },
-                },
+                payload=_payload(key, change_id=n).to_json(),
                 now=now,
             )
     site.clear_log()
@@ -269,7 +290,7 @@ def test_two_workers_share_the_outbox_and_each_effect_lands_once(
     done: list[int] = []
 
     def work() -> None:
-        done.append(outbox.run_due(engine, make_client(site, mapping), now=now, limit=100))
+        done.append(outbox.run_due(engine, make_client(site, mapping), KINDS, now=now, limit=100))
 
     workers = [threading.Thread(target=work) for _ in range(2)]
     for worker in workers:
@@ -288,6 +309,6 @@ def test_each_finished_job_is_logged_with_its_issue_key(
 ) -> None:
     caplog.set_level("INFO", logger="service.outbox.queue")
     _enqueue(engine, site, "ACME-9", now)
-    outbox.run_due(engine, jira_client, now=now)
+    outbox.run_due(engine, jira_client, KINDS, now=now)
     [done] = [r for r in caplog.records if r.getMessage().endswith("done")]
     assert (done.issue_key, done.job, done.project) == ("ACME-9", "writeback:12:1", "ACME")

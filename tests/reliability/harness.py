@@ -560,13 +560,14 @@ class JiraWorld:
         from mappings import load_mapping
         from service.mirror.worker import drain_inbox
         from service.outbox.queue import run_due
+        from service.scope.writeback import KINDS
         from service.store.clock import system_clock
 
         mapping = load_mapping(MAPPINGS)
         for _ in range(rounds):
             self.sandbox.wait_for_webhooks()
             handled = drain_inbox(self.engine, mapping).handled
-            completed = run_due(self.engine, client, now=now or system_clock())
+            completed = run_due(self.engine, client, KINDS, now=now or system_clock())
             self.sandbox.wait_for_webhooks()
             if not handled and not completed and not self.pending_inbox():
                 return

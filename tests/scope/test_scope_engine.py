@@ -8,13 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, update
 
-from service.scope.engine import (
-    NotFound,
-    approved_budget_extension,
-    decide,
-    evaluate_issue,
-    list_changes,
-)
+from service.scope.changes import approved_budget_extension, list_changes
+from service.scope.decisions import decide
+from service.scope.engine import evaluate_issue
+from service.scope.model import NotFound
+from service.scope.writeback import WritebackPayload
 from service.store import schema
 from tests.scope.scope_support import (
     AFTER,
@@ -253,11 +251,12 @@ def test_an_approved_label_approves_and_extends_the_budget(db):
         "approved", label_time, 2,
     )  # fmt: skip
     assert change["decision_note"] == "label scope-approved in Jira"
-    payload = jobs[-1]["payload"]
-    assert payload["labels_add"] == ["scope-change", "scope-approved"]
-    assert payload["labels_remove"] == ["scope-rejected"]
-    assert "Approved: added to the agreed scope" in payload["comment"]["text"]
-    assert payload["property"]["value"]["decision"] == "approved"
+    payload = WritebackPayload.from_json(jobs[-1]["payload"])
+    assert payload.labels_add == ("scope-change", "scope-approved")
+    assert payload.labels_remove == ("scope-rejected",)
+    assert payload.comment is not None
+    assert "Approved: added to the agreed scope" in payload.comment.text
+    assert payload.property is not None and payload.property.decision == "approved"
     with db.begin() as conn:
         assert approved_budget_extension(conn, "ACME") == 800.0
 

@@ -1,0 +1,67 @@
+"""Deciding on a scope change: the client's answer, from a label in Jira or through the API.
+
+Only a label *added* since the previous mirror row counts: the mere presence of an old label must
+not undo a newer API decision whose job has not reached Jira yet. Deciding again the same way
+only updates the note: nothing new is written to Jira.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from mappings.model import JiraFields, Mapping
+from service.scope.baseline import current_baseline
+from service.scope.changes import change_by_key, update_change
+from service.scope.model import Decision, Invalid, NotFound, ScopeChange
+from service.scope.pricing import IssueFacts
+from service.scope.writeback import enqueue_writeback
+
+NOTE_MAX_CHARS = 2000
+
+
+def label_decision(
+    issue: IssueFacts, previous: dict[str, Any] | None, jira: JiraFields
+) -> tuple[Decision, str] | None:
+    """The decision a label *added* by this event states, with the label; None if none or both."""
+    before = set(previous.get("labels") or []) if previous else set()
+    added = set(issue.labels) - before
+    approved, rejected = jira.approved_label in added, jira.rejected_label in added
+    if approved == rejected:
+        return None
+    return ("approved", jira.approved_label) if approved else ("rejected", jira.rejected_label)
+
+
+def decide(
+    conn: Connection,
+    mapping: Mapping,
+    project_key: str,
+    issue_key: str,
+    decision: str,
+    note: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Records the client's decision and queues the marks in Jira; returns the change as JSON."""
+    project = mapping.project(project_key)
+    if project is None:
+        raise NotFound(f"unknown project {project_key}")
+    if decision not in ("approved", "rejected"):
+        raise Invalid('decision must be "approved" or "rejected"')
+    if note is not None and len(note) > NOTE_MAX_CHARS:
+        raise Invalid(f"note is longer than {NOTE_MAX_CHARS} characters")
+    change = change_by_key(conn, project.key, issue_key)
+    if change is None or change.withdrawn:
+        raise NotFound(f"no scope change {issue_key} in project {project_key}")
+    changed = decision != change.decision
+    values: dict[str, Any] = {}
+    if changed or note is not None:  # an old note belongs to the old decision
+        values["decision_note"] = note
+    if changed:
+        values.update(decision=decision, decided_at=now, impact_version=change.impact_version + 1)
+    updated: ScopeChange = update_change(conn, change, **values)
+    if changed:
+        baseline = current_baseline(conn, project)
+        enqueue_writeback(conn, mapping, project, baseline, updated, now)
+    return updated.to_json()
