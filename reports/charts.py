@@ -1,5 +1,8 @@
 """The digest's two charts as PNG bytes: budget burn, and scope over time.
 
+Axis labels go through `reports.formats` in the digest's locale, like every other figure a client
+reads; matplotlib's own date labels would follow the server's C locale ("Nov", never "Nov.").
+
 Figures are built with `matplotlib.figure.Figure` on an explicit Agg canvas, never through pyplot:
 pyplot keeps every figure in a global registry and picks a backend from the environment, which leaks
 memory in a long-running worker and fails on a server without a display.
@@ -14,8 +17,11 @@ from datetime import date, datetime
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.dates import AutoDateLocator, num2date
 from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter
+
+from reports import formats
 
 # 600 CSS pixels wide in the e-mail, drawn at twice that so it stays sharp on high-density screens.
 _SIZE_INCHES = (6.0, 2.8)
@@ -28,8 +34,21 @@ _BUDGET = "#b91c1c"
 _FORECAST = "#d97706"
 
 
-def burn_chart(d: Mapping[str, Any]) -> bytes:
-    """Cumulative spend against plan and budget by week, with the forecast finish marked."""
+def burn_chart(d: Mapping[str, Any], locale: str | None = None) -> bytes:
+    """Cumulative spend against plan and budget by week, with the forecast finish marked.
+
+    `locale` overrides the digest's own "locale" key, as in `reports.render`.
+    """
+    return _png(burn_figure(d, locale))
+
+
+def scope_chart(d: Mapping[str, Any], locale: str | None = None) -> bytes:
+    """Agreed (baseline) hours against current hours by week; the gap is the added scope."""
+    return _png(scope_figure(d, locale))
+
+
+def burn_figure(d: Mapping[str, Any], locale: str | None = None) -> Figure:
+    """`burn_chart` before it becomes a PNG, for tests that read its labels."""
     series = d.get("series") or {}
     dates = _dates(series.get("week_end"))
     spent = _numbers(series.get("spent_cum"), len(dates))
@@ -37,6 +56,7 @@ def burn_chart(d: Mapping[str, Any]) -> bytes:
     budget = _numbers(series.get("budget_total"), len(dates))
     if not dates or all(math.isnan(v) for v in spent + planned):
         return _no_data()
+    lang = formats.locale_of(d, locale)
 
     fig, ax = _figure()
     ax.plot(dates, planned, color=_PLAN, linestyle="--", linewidth=1.5, label="Plan")
@@ -44,19 +64,20 @@ def burn_chart(d: Mapping[str, Any]) -> bytes:
     ax.step(dates, budget, where="post", color=_BUDGET, linewidth=1.2, label="Budget")
     _mark_runway(ax, d, dates, spent)
     _mark_forecast(ax, d)
-    _finish(fig, ax, d.get("currency") or "")
+    _finish(fig, ax, formats.currency_symbol(d.get("currency") or "", lang), lang)
     ax.set_ylim(bottom=0)
-    return _png(fig)
+    return fig
 
 
-def scope_chart(d: Mapping[str, Any]) -> bytes:
-    """Agreed (baseline) hours against current hours by week; the gap is the added scope."""
+def scope_figure(d: Mapping[str, Any], locale: str | None = None) -> Figure:
+    """`scope_chart` before it becomes a PNG."""
     series = d.get("series") or {}
     dates = _dates(series.get("week_end"))
     baseline = _numbers(series.get("baseline_hours"), len(dates))
     current = _numbers(series.get("current_hours"), len(dates))
     if not dates or all(math.isnan(v) for v in baseline + current):
         return _no_data()
+    lang = formats.locale_of(d, locale)
 
     fig, ax = _figure()
     ax.plot(dates, baseline, color=_PLAN, linestyle="--", linewidth=1.5, label="Agreed (baseline)")
@@ -80,8 +101,8 @@ def scope_chart(d: Mapping[str, Any]) -> bytes:
         label="Added",
     )
     # Not from zero: a few percent of added scope must stay visible next to a large baseline.
-    _finish(fig, ax, "h")
-    return _png(fig)
+    _finish(fig, ax, "h", lang)
+    return fig
 
 
 def _figure() -> tuple[Figure, Any]:
@@ -95,11 +116,27 @@ def _figure() -> tuple[Figure, Any]:
     return fig, ax
 
 
-def _finish(fig: Figure, ax: Any, unit: str) -> None:
-    locator = AutoDateLocator(maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, show_offset=False))
-    ax.yaxis.set_major_formatter(lambda value, _pos: f"{value:,.0f}")
+class _DateTicks(Formatter):
+    """Date ticks in the digest's locale. Ticks all on month starts read as months ("Jan 2027",
+    which also shows the year turning); others as days ("15 Oct")."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+
+    def format_ticks(self, values: list[float]) -> list[str]:
+        # All ticks at once, as matplotlib asks for them when drawing: one look decides the style.
+        days = [num2date(value).date() for value in values]
+        style: formats.DateStyle = "month_year" if all(d.day == 1 for d in days) else "day_month"
+        return [formats.date(day, self.locale, style) for day in days]
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return formats.date(num2date(x).date(), self.locale)
+
+
+def _finish(fig: Figure, ax: Any, unit: str, locale: str) -> None:
+    ax.xaxis.set_major_locator(AutoDateLocator(maxticks=8))
+    ax.xaxis.set_major_formatter(_DateTicks(locale))
+    ax.yaxis.set_major_formatter(lambda value, _pos: formats.number(value, locale))
     ax.set_ylabel(unit, fontsize=7)
     # Below the plot, so it never covers a line whatever the data's shape.
     fig.legend(fontsize=7, frameon=False, loc="outside lower center", ncols=3)
@@ -138,11 +175,11 @@ def _mark_forecast(ax: Any, d: Mapping[str, Any]) -> None:
         ax.axvline(end, color=_PLAN, linewidth=0.8, linestyle="-.", label="Planned end")
 
 
-def _no_data() -> bytes:
+def _no_data() -> Figure:
     fig = Figure(figsize=_EMPTY_SIZE_INCHES, dpi=100)
     FigureCanvasAgg(fig)
     fig.text(0.5, 0.5, "No data yet", ha="center", va="center", fontsize=11, color=_PLAN)
-    return _png(fig)
+    return fig
 
 
 def _png(fig: Figure) -> bytes:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mappings.model import Mapping, Project
+from reports import formats
 from reports.blockers import calculate_blockers
 from reports.budget import calculate_budget, calculate_series
 from reports.evm import calculate_evm
@@ -110,7 +111,11 @@ def build_digest(
     *,
     rng_seed: int = 7,
     feedback_link: str | None = None,
+    locale: str = formats.DEFAULT_LOCALE,
 ) -> dict[str, Any]:
+    """The digest of one project and ISO week. `locale` is the one its sentences (EVM
+    explanations, risks) are written in; it is kept under "locale" so the renderers show the
+    tables in the same one."""
     project = _project(mapping, project_key)
     period = period_for(week, project.digest.tz)
     end = utc(period.end_utc)
@@ -127,8 +132,9 @@ def build_digest(
     approved = approved[~approved["issue_id"].isin(baseline.index)]
     plan_hours = pd.concat([baseline, _by_issue(approved["hours"], approved["issue_id"])])
     budget["evm"] = calculate_evm(
-        state, project, period, bac=budget["total"], ac=budget["spent"], plan_hours=plan_hours
-    )
+        state, project, period, bac=budget["total"], ac=budget["spent"], plan_hours=plan_hours,
+        locale=locale,
+    )  # fmt: skip
 
     # 3. Time: the forecast draws from the generator first, then the milestones.
     in_scope = scope_hours_now(frames, project, mapping, changes, baseline.index)
@@ -146,7 +152,7 @@ def build_digest(
     blockers = calculate_blockers(frames, state, mapping.statuses, period)
     risks = calculate_risks(
         state, project, period, cpi=budget["evm"]["cpi"], runway=budget["runway_date"],
-        blockers=blockers, changes=changes,
+        blockers=blockers, changes=changes, locale=locale,
     )  # fmt: skip
 
     digest = {
@@ -155,6 +161,7 @@ def build_digest(
         "week": period.week,
         "period": {"start": period.start, "end": period.end},
         "currency": project.currency,
+        "locale": locale,
         "budget": budget,
         "scope": scope,
         "timeline": {

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from mappings.model import Project
+from reports import formats
 from reports.period import Period, zone
 
 # How a currency is named in a sentence; others are named by their code.
@@ -70,9 +71,11 @@ def calculate_evm(
     bac: float,
     ac: float,
     plan_hours: pd.Series,
+    locale: str = formats.DEFAULT_LOCALE,
 ) -> dict[str, Any]:
     """EVM as of the period's end. `state` is `timeline.issue_state` (its `done` column);
-    `plan_hours` the planned hours by issue id: baseline plus approved changes.
+    `plan_hours` the planned hours by issue id: baseline plus approved changes. `locale` is the
+    one the explanations' figures are written in.
     """
     pv = bac * planned_share(project, period.tz, period.end)
     ev = bac * earned_share(plan_hours, state["done"])
@@ -89,17 +92,15 @@ def calculate_evm(
         "etc": None if eac is None else eac - ac,
         "vac": None if eac is None else bac - eac,
     }
-    return {**figures, "explain": explain(figures, project.currency)}
+    return {**figures, "explain": explain(figures, project.currency, locale)}
 
 
-def _money(amount: float, currency: str) -> str:
-    return f"{amount:,.2f} {currency}"
-
-
-def explain(f: dict[str, Any], currency: str) -> dict[str, str]:
+def explain(
+    f: dict[str, Any], currency: str, locale: str = formats.DEFAULT_LOCALE
+) -> dict[str, str]:
     """One plain sentence per figure, with the figures rounded as the digest shows them."""
     one, many = CURRENCY_WORDS.get(currency, (currency, currency))
-    m = partial(_money, currency=currency)
+    m = partial(formats.money, currency=currency, locale=locale)
     cpi, spi, eac = f["cpi"], f["spi"], f["eac"]
     return {
         "bac": f"The budget, including approved changes, is {m(f['bac'])}.",
@@ -107,12 +108,13 @@ def explain(f: dict[str, Any], currency: str) -> dict[str, str]:
         "ev": f"Work worth {m(f['ev'])} of the plan has been delivered.",
         "ac": f"{m(f['ac'])} has been spent so far.",
         "cpi": (
-            f"For every {one} spent, {cpi:.2f} {many} of planned work was delivered."
+            f"For every {one} spent, {formats.number(cpi, locale, 2)} {many} of planned work "
+            "was delivered."
             if cpi is not None
             else "Cost efficiency cannot be measured yet: nothing has been spent."
         ),
         "spi": (
-            f"Work is being delivered at {spi:.2f} times the planned pace."
+            f"Work is being delivered at {formats.number(spi, locale, 2)} times the planned pace."
             if spi is not None
             else "Schedule efficiency cannot be measured yet: no work was planned by now."
         ),

@@ -31,10 +31,12 @@ def build_message(
     to: list[str],
     message_id: str,
     date: datetime,
+    locale: str | None = None,
 ) -> EmailMessage:
     """The digest e-mail. `message_id` is fixed by the caller so a resend is recognisably the same.
 
-    `date` is the Date header (aware): the caller's clock, never the wall's.
+    `date` is the Date header (aware): the caller's clock, never the wall's. `locale` overrides
+    the digest's own, for every part alike (see `reports.render`).
     """
     if not to:
         raise ValueError("a digest needs at least one recipient")
@@ -44,7 +46,7 @@ def build_message(
 
     msg = EmailMessage()
     # The policy refuses CR/LF in these values, so a bad address cannot add a header either.
-    msg["Subject"] = subject(d)
+    msg["Subject"] = subject(d, locale=locale)
     msg["From"] = mail_from
     msg["To"] = ", ".join(to)
     msg["Date"] = format_datetime(when)
@@ -53,13 +55,18 @@ def build_message(
 
     cids = {name: _content_id(name, message_id) for name in ("burn", "scope")}
     # Quoted-printable keeps every line under SMTP's 998-octet limit and the body 7-bit clean.
-    msg.set_content(render_text(d), subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.set_content(
+        render_text(d, locale=locale), subtype="plain", charset="utf-8", cte="quoted-printable"
+    )
     msg.add_alternative(
-        render_html(d, image_cids=cids), subtype="html", charset="utf-8", cte="quoted-printable"
+        render_html(d, image_cids=cids, locale=locale),
+        subtype="html",
+        charset="utf-8",
+        cte="quoted-printable",
     )
     html_part = next(part for part in msg.iter_parts() if part.get_content_type() == "text/html")
     assert isinstance(html_part, EmailMessage)
-    images = {"burn": charts.burn_chart(d), "scope": charts.scope_chart(d)}
+    images = {"burn": charts.burn_chart(d, locale), "scope": charts.scope_chart(d, locale)}
     for name, png in images.items():
         html_part.add_related(
             png, "image", "png", cid=f"<{cids[name]}>", filename=f"{name}.png", disposition="inline"

@@ -13,17 +13,17 @@ import base64
 import math
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from reports import charts
+from reports import charts, formats
 
 NEEDS_ESTIMATE = "needs estimate"
-_BLANK = "—"
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_BLANK = formats.BLANK
 _DECISIONS = {"pending": "awaiting your decision", "approved": "approved", "rejected": "rejected"}
 _EVM_LABELS = (
     ("bac", "Budget at completion (BAC)", "money"),
@@ -37,7 +37,7 @@ _EVM_LABELS = (
     ("vac", "Variance at completion (VAC)", "money"),
 )
 CHARTS: tuple[str, ...] = ("burn", "scope")
-_CHART_MAKERS: dict[str, Callable[[Mapping[str, Any]], bytes]] = {
+_CHART_MAKERS: dict[str, Callable[[Mapping[str, Any], str | None], bytes]] = {
     "burn": charts.burn_chart,
     "scope": charts.scope_chart,
 }
@@ -56,13 +56,18 @@ _env.globals["needs_estimate"] = NEEDS_ESTIMATE
 # --- the three outputs ----------------------------------------------------------------------
 
 
-def subject(d: Mapping[str, Any]) -> str:
-    """One line, e.g. `[ACME] Week 47: 62% of budget used, 3 scope changes (EUR 2,620), …`."""
+def subject(d: Mapping[str, Any], *, locale: str | None = None) -> str:
+    """One line, e.g. `[ACME] Week 47: 62% of budget used, 3 scope changes (€2,620), …`.
+
+    `locale` (here and in the other renderers) overrides the digest's own "locale" key; without
+    either the digest is shown in `formats.DEFAULT_LOCALE`.
+    """
+    show = _Show.of(d, locale)
     head = _headline(d)
     parts: list[str] = []
     if head["spent_pct"] is not None:
-        parts.append(f"{_pct(head['spent_pct'])} of budget used")
-    parts.append(_changes_phrase(head, _currency(d)))
+        parts.append(f"{show.pct(head['spent_pct'])} of budget used")
+    parts.append(_changes_phrase(head, show))
     if head["blockers_on_client"]:
         parts.append(_plural(head["blockers_on_client"], "blocker") + " waiting on you")
     text = f"[{_clean(d.get('project'))}] {_week_label(d.get('week'))}: " + ", ".join(parts)
@@ -70,20 +75,27 @@ def subject(d: Mapping[str, Any]) -> str:
     return _clean(text)
 
 
-def render_html(d: Mapping[str, Any], *, image_cids: Mapping[str, str] | None = None) -> str:
+def render_html(
+    d: Mapping[str, Any],
+    *,
+    image_cids: Mapping[str, str] | None = None,
+    locale: str | None = None,
+) -> str:
     """The digest as an e-mail-safe HTML page: tables, inline CSS, no script.
 
     With `image_cids` ({"burn": cid, "scope": cid}) the charts are `cid:` references to MIME
     parts; without it they are embedded as `data:` URIs so a browser preview shows them.
     """
-    view = _view(d)
-    view["charts"] = _chart_sources(d, image_cids)
+    show = _Show.of(d, locale)
+    view = _view(d, show)
+    view["charts"] = _chart_sources(d, image_cids, show.locale)
     return _env.get_template("digest.html").render(v=view)
 
 
-def render_text(d: Mapping[str, Any]) -> str:
+def render_text(d: Mapping[str, Any], *, locale: str | None = None) -> str:
     """The plain-text twin of the HTML, with aligned columns."""
-    return _env.get_template("digest.txt").render(v=_view(d), table=_text_table)
+    view = _view(d, _Show.of(d, locale))
+    return _env.get_template("digest.txt").render(v=view, table=_text_table)
 
 
 def _text_table(
@@ -118,25 +130,59 @@ def _text_table(
 # --- the view: every figure as the string a reader sees ---------------------------------------
 
 
-def _view(d: Mapping[str, Any]) -> dict[str, Any]:
-    currency = _currency(d)
+@dataclass(frozen=True)
+class _Show:
+    """The digest's figures as text, through `reports.formats`, in one locale and currency."""
+
+    locale: str
+    currency: str
+
+    @classmethod
+    def of(cls, d: Mapping[str, Any], locale: str | None) -> _Show:
+        return cls(formats.locale_of(d, locale), _clean(d.get("currency")))
+
+    def money(self, value: Any, currency: str = "") -> str:
+        return formats.money(_number(value), currency or self.currency, self.locale)
+
+    def hours(self, value: Any) -> str:
+        return formats.hours(_number(value), self.locale)
+
+    def tenths(self, value: Any) -> str:
+        return formats.tenths(_number(value), self.locale)
+
+    def pct(self, value: Any) -> str:
+        return formats.percent(_number(value), self.locale)
+
+    def ratio(self, value: Any) -> str:
+        return formats.number(_number(value), self.locale, 2)
+
+    def date(self, value: Any) -> str:
+        """The day in the offset the builder gave (the project's digest zone); text that is not
+        a date is shown as it came rather than failing the whole digest."""
+        try:
+            return formats.date(value, self.locale)
+        except (TypeError, ValueError):
+            return _clean(value)
+
+
+def _view(d: Mapping[str, Any], show: _Show) -> dict[str, Any]:
     return {
-        "subject": subject(d),
+        "subject": subject(d, locale=show.locale),
         "project": _clean(d.get("project")),
         "client": _clean(d.get("client")) or _clean(d.get("project")),
         "week": _week_label(d.get("week")),
-        "period": _period(d.get("period") or {}),
-        "headline": _headline_lines(d, currency),
-        "budget": _budget(d.get("budget") or {}, currency),
-        "scope": _scope(d.get("scope") or {}, currency),
-        "timeline": _timeline(d.get("timeline") or {}),
-        "blockers": _blockers(d.get("blockers") or []),
+        "period": _period(d.get("period") or {}, show),
+        "headline": _headline_lines(d, show),
+        "budget": _budget(d.get("budget") or {}, show),
+        "scope": _scope(d.get("scope") or {}, show),
+        "timeline": _timeline(d.get("timeline") or {}, show),
+        "blockers": _blockers(d.get("blockers") or [], show),
         "transitions": [
             [
                 _clean(t.get("key")),
                 _clip(t.get("summary")),
                 f"{_clean(t.get('from')) or _BLANK} → {_clean(t.get('to')) or _BLANK}",
-                _date(t.get("at")),
+                show.date(t.get("at")),
             ]
             for t in d.get("transitions") or []
         ],
@@ -148,8 +194,8 @@ def _view(d: Mapping[str, Any]) -> dict[str, Any]:
             [_clean(q.get("key")), _clip(q.get("summary")), _days(q.get("age_days"))]
             for q in d.get("questions") or []
         ],
-        "feedback": _feedback(d.get("feedback") or {}),
-        "chart_alt": _chart_alt(d, currency),
+        "feedback": _feedback(d.get("feedback") or {}, show),
+        "chart_alt": _chart_alt(d, show),
     }
 
 
@@ -168,30 +214,29 @@ def _headline(d: Mapping[str, Any]) -> dict[str, Any]:
     return head
 
 
-def _changes_phrase(head: Mapping[str, Any], currency: str) -> str:
+def _changes_phrase(head: Mapping[str, Any], show: _Show) -> str:
     count = int(head.get("changes_count") or 0)
     if count == 0:
         return "no scope changes"
     details = []
     if head.get("changes_cost") is not None and head["unpriced"] < count:
-        details.append(_money(head["changes_cost"], currency))
+        details.append(show.money(head["changes_cost"]))
     if head["unpriced"]:
         unpriced = int(head["unpriced"])
         details.append(f"{unpriced} {NEEDS_ESTIMATE if unpriced == 1 else 'need estimates'}")
     return f"{_plural(count, 'scope change')} ({', '.join(details)})"
 
 
-def _headline_lines(d: Mapping[str, Any], currency: str) -> list[str]:
+def _headline_lines(d: Mapping[str, Any], show: _Show) -> list[str]:
     head = _headline(d)
     budget = d.get("budget") or {}
     lines = []
     if head["spent_pct"] is not None:
         lines.append(
-            f"{_pct(head['spent_pct'])} of the budget used "
-            f"({_money(budget.get('spent'), currency)} of "
-            f"{_money(budget.get('total'), currency)})."
+            f"{show.pct(head['spent_pct'])} of the budget used "
+            f"({show.money(budget.get('spent'))} of {show.money(budget.get('total'))})."
         )
-    changes = _changes_phrase(head, currency)
+    changes = _changes_phrase(head, show)
     lines.append(changes[:1].upper() + changes[1:] + " this week.")
     waiting = int(head["blockers_on_client"] or 0)
     lines.append(
@@ -200,31 +245,31 @@ def _headline_lines(d: Mapping[str, Any], currency: str) -> list[str]:
     return lines
 
 
-def _budget(b: Mapping[str, Any], currency: str) -> dict[str, Any]:
+def _budget(b: Mapping[str, Any], show: _Show) -> dict[str, Any]:
     evm = b.get("evm") or {}
     explain = evm.get("explain") or {}
     return {
         "rows": [
-            ["Budget", _money(b.get("total"), currency)],
-            ["Spent to date", _money(b.get("spent"), currency)],
-            ["Spent this week", _money(b.get("spent_this_week"), currency)],
-            ["Remaining", _money(b.get("remaining"), currency)],
-            ["Used", _pct(b.get("burn_pct"))],
-            ["Runs out at this pace", _date(b.get("runway_date"))],
+            ["Budget", show.money(b.get("total"))],
+            ["Spent to date", show.money(b.get("spent"))],
+            ["Spent this week", show.money(b.get("spent_this_week"))],
+            ["Remaining", show.money(b.get("remaining"))],
+            ["Used", show.pct(b.get("burn_pct"))],
+            ["Runs out at this pace", show.date(b.get("runway_date"))],
         ],
         "categories": [
             [
                 _clean(c.get("category")),
-                _money(c.get("budget"), currency),
-                _money(c.get("spent"), currency),
-                _share(c.get("spent"), c.get("budget")),
+                show.money(c.get("budget")),
+                show.money(c.get("spent")),
+                _share(c.get("spent"), c.get("budget"), show),
             ]
             for c in b.get("by_category") or []
         ],
         "evm": [
             [
                 label,
-                _money(evm.get(key), currency) if kind == "money" else _ratio(evm.get(key)),
+                show.money(evm.get(key)) if kind == "money" else show.ratio(evm.get(key)),
                 _clean(explain.get(key)),
             ]
             for key, label, kind in _EVM_LABELS
@@ -233,20 +278,20 @@ def _budget(b: Mapping[str, Any], currency: str) -> dict[str, Any]:
     }
 
 
-def _scope(s: Mapping[str, Any], currency: str) -> dict[str, Any]:
-    baseline, current = s.get("baseline_hours"), s.get("current_hours")
+def _scope(s: Mapping[str, Any], show: _Show) -> dict[str, Any]:
+    baseline, current = _number(s.get("baseline_hours")), _number(s.get("current_hours"))
     added = None if baseline is None or current is None else current - baseline
     return {
-        "baseline": _hours(baseline),
-        "current": _hours(current),
-        "added": _hours(added),
-        "changes": [_change(c, currency) for c in s.get("changes_this_week") or []],
+        "baseline": show.hours(baseline),
+        "current": show.hours(current),
+        "added": show.hours(added),
+        "changes": [_change(c, show) for c in s.get("changes_this_week") or []],
         "decisions": [
             [
                 label,
                 str((s.get(name) or {}).get("count") or 0),
-                _hours((s.get(name) or {}).get("hours")),
-                _money((s.get(name) or {}).get("cost"), currency),
+                show.hours((s.get(name) or {}).get("hours")),
+                show.money((s.get(name) or {}).get("cost")),
             ]
             for name, label in (
                 ("pending", "Awaiting your decision"),
@@ -257,19 +302,19 @@ def _scope(s: Mapping[str, Any], currency: str) -> dict[str, Any]:
         "growth": [
             [
                 _clean(g.get("key")),
-                _hours(g.get("from_hours")),
-                _hours(g.get("to_hours")),
-                _date(g.get("at")),
+                show.hours(g.get("from_hours")),
+                show.hours(g.get("to_hours")),
+                show.date(g.get("at")),
             ]
             for g in s.get("growth") or []
         ],
-        "rejected_logged": _hours(s.get("rejected_hours_logged"))
+        "rejected_logged": show.hours(s.get("rejected_hours_logged"))
         if s.get("rejected_hours_logged")
         else None,
     }
 
 
-def _change(c: Mapping[str, Any], currency: str) -> list[str]:
+def _change(c: Mapping[str, Any], show: _Show) -> list[str]:
     """A scope change row; an unpriced change says so instead of showing a misleading zero."""
     hours, cost, days = (
         _number(c.get("hours")),
@@ -280,14 +325,14 @@ def _change(c: Mapping[str, Any], currency: str) -> list[str]:
         _clean(c.get("key")),
         _clip(c.get("summary")),
         _clean(c.get("issue_type")),
-        NEEDS_ESTIMATE if hours is None else _hours(hours),
-        NEEDS_ESTIMATE if cost is None else _money(cost, _clean(c.get("currency")) or currency),
-        _BLANK if days is None else f"{days:.1f} d",
+        NEEDS_ESTIMATE if hours is None else show.hours(hours),
+        NEEDS_ESTIMATE if cost is None else show.money(cost, _clean(c.get("currency"))),
+        _BLANK if days is None else f"{show.tenths(days)} d",
         _DECISIONS.get(str(c.get("decision")), _clean(c.get("decision"))),
     ]
 
 
-def _timeline(t: Mapping[str, Any]) -> dict[str, Any]:
+def _timeline(t: Mapping[str, Any], show: _Show) -> dict[str, Any]:
     forecast = t.get("forecast") or {}
     moved = forecast.get("moved_days")
     if not moved:
@@ -296,26 +341,26 @@ def _timeline(t: Mapping[str, Any]) -> dict[str, Any]:
         direction = "later" if moved > 0 else "earlier"
         moved_text = f"{_plural(abs(int(moved)), 'day')} {direction} than last week's forecast"
     return {
-        "start": _date(t.get("start")),
-        "end": _date(t.get("end")),
-        "p50": _date(forecast.get("p50")),
-        "p85": _date(forecast.get("p85")),
-        "p95": _date(forecast.get("p95")),
+        "start": show.date(t.get("start")),
+        "end": show.date(t.get("end")),
+        "p50": show.date(forecast.get("p50")),
+        "p85": show.date(forecast.get("p85")),
+        "p95": show.date(forecast.get("p95")),
         "forecast": forecast.get("p85") is not None,
         "moved": moved_text,
         "milestones": [
             [
                 _clean(m.get("name")),
-                _date(m.get("due")),
+                show.date(m.get("due")),
                 _clean(m.get("status")) or _BLANK,
-                _date(m.get("forecast_p85")),
+                show.date(m.get("forecast_p85")),
             ]
             for m in t.get("milestones") or []
         ],
     }
 
 
-def _blockers(items: Sequence[Mapping[str, Any]]) -> dict[str, list[list[str]]]:
+def _blockers(items: Sequence[Mapping[str, Any]], show: _Show) -> dict[str, list[list[str]]]:
     """Split so what the client can unblock comes first, oldest first within each group."""
 
     def rows(waiting_on: str) -> list[list[str]]:
@@ -325,7 +370,7 @@ def _blockers(items: Sequence[Mapping[str, Any]]) -> dict[str, list[list[str]]]:
             [
                 _clean(b.get("key")),
                 _clip(b.get("summary")),
-                _date(b.get("since")),
+                show.date(b.get("since")),
                 _days(b.get("age_days")),
                 _clean(b.get("owner")) or _BLANK,
             ]
@@ -335,16 +380,18 @@ def _blockers(items: Sequence[Mapping[str, Any]]) -> dict[str, list[list[str]]]:
     return {"client": rows("client"), "team": rows("team")}
 
 
-def _feedback(f: Mapping[str, Any]) -> dict[str, Any]:
+def _feedback(f: Mapping[str, Any], show: _Show) -> dict[str, Any]:
     last = f.get("last")
     said = None
     if last:
         mood = "happy" if last.get("happy") else "not happy"
-        said = f"On {_date(last.get('at'))} you said you were {mood} (score {last.get('score')})"
+        said = f"On {show.date(last.get('at'))} you said you were {mood}"
+        said += f" (score {last.get('score')})"
         comment = _clip(last.get("comment"), 200)
         said += f": “{comment}”" if comment else ""
         said += "" if said.rstrip("”").endswith((".", "!", "?")) else "."
-    trend = [str(int(x)) for x in f.get("trend") or [] if x is not None]
+    # Weekly means kept to 0.1: a week of 3 and 4 reads 3.5, not a truncated 3.
+    trend = [show.tenths(x) for x in f.get("trend") or [] if _number(x) is not None]
     return {
         "link": _safe_link(f.get("link")),
         "last": said,
@@ -352,31 +399,31 @@ def _feedback(f: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _chart_alt(d: Mapping[str, Any], currency: str) -> dict[str, str]:
+def _chart_alt(d: Mapping[str, Any], show: _Show) -> dict[str, str]:
     """Alt text that carries the charts' message for clients who block images."""
     budget, scope = d.get("budget") or {}, d.get("scope") or {}
     return {
-        "burn": f"Spent {_money(budget.get('spent'), currency)} of "
-        f"{_money(budget.get('total'), currency)}; budget runs out "
-        f"{_date(budget.get('runway_date'))} at this pace.",
-        "scope": f"Scope {_hours(scope.get('current_hours'))} against "
-        f"{_hours(scope.get('baseline_hours'))} agreed.",
+        "burn": f"Spent {show.money(budget.get('spent'))} of "
+        f"{show.money(budget.get('total'))}; budget runs out "
+        f"{show.date(budget.get('runway_date'))} at this pace.",
+        "scope": f"Scope {show.hours(scope.get('current_hours'))} against "
+        f"{show.hours(scope.get('baseline_hours'))} agreed.",
     }
 
 
 def _chart_sources(
-    d: Mapping[str, Any], image_cids: Mapping[str, str] | None
+    d: Mapping[str, Any], image_cids: Mapping[str, str] | None, locale: str
 ) -> dict[str, str | None]:
     """A `src` per chart; None leaves a chart out (a message built without that image part)."""
     if image_cids is not None:
         return {name: f"cid:{image_cids[name]}" if name in image_cids else None for name in CHARTS}
     return {
-        name: "data:image/png;base64," + base64.b64encode(make(d)).decode("ascii")
+        name: "data:image/png;base64," + base64.b64encode(make(d, locale)).decode("ascii")
         for name, make in _CHART_MAKERS.items()
     }
 
 
-# --- formatting ------------------------------------------------------------------------------
+# --- text --------------------------------------------------------------------------------------
 
 
 def _clean(value: Any) -> str:
@@ -407,10 +454,6 @@ def _safe_link(value: Any) -> str | None:
     return url if parts.scheme.lower() in {"http", "https"} and parts.hostname else None
 
 
-def _currency(d: Mapping[str, Any]) -> str:
-    return _clean(d.get("currency"))
-
-
 def _number(value: Any) -> float | None:
     """A figure, or None when it is unknown (null, or a NaN that slipped through)."""
     if value is None:
@@ -419,35 +462,9 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
-def _money(value: Any, currency: str) -> str:
-    """Whole currency units with thousands separators; the JSON keeps the cents."""
-    number = _number(value)
-    if number is None:
-        return _BLANK
-    amount = f"{number:,.0f}"
-    if amount == "-0":
-        amount = "0"
-    return f"{currency} {amount}".strip()
-
-
-def _hours(value: Any) -> str:
-    number = _number(value)
-    return _BLANK if number is None else f"{number:,.1f} h"
-
-
-def _pct(value: Any) -> str:
-    number = _number(value)
-    return _BLANK if number is None else f"{number:.0f}%"
-
-
-def _ratio(value: Any) -> str:
-    number = _number(value)
-    return _BLANK if number is None else f"{number:.2f}"
-
-
-def _share(part: Any, whole: Any) -> str:
+def _share(part: Any, whole: Any, show: _Show) -> str:
     part, whole = _number(part), _number(whole)
-    return _BLANK if part is None or not whole else _pct(100 * part / whole)
+    return _BLANK if part is None or not whole else show.pct(100 * part / whole)
 
 
 def _days(value: Any) -> str:
@@ -474,21 +491,11 @@ def _parse(value: Any) -> date | datetime | None:
         return None
 
 
-def _date(value: Any) -> str:
-    """`18 Nov 2026`, in the offset the builder gave (the project's digest time zone)."""
-    if value is None:
-        return _BLANK
-    parsed = _parse(value)
-    if parsed is None:
-        return _clean(value)
-    return f"{parsed.day} {_MONTHS[parsed.month - 1]} {parsed.year}"
-
-
-def _period(p: Mapping[str, Any]) -> str:
+def _period(p: Mapping[str, Any], show: _Show) -> str:
     """Monday to Sunday: the period's end is the next Monday at midnight, exclusive."""
     start, end = _parse(p.get("start")), _parse(p.get("end"))
     if start is None or end is None:
         return ""
     if isinstance(end, datetime) and end.time() == datetime.min.time():
         end = end - timedelta(days=1)
-    return f"{_date(start)} – {_date(end)}"
+    return f"{show.date(start)} – {show.date(end)}"

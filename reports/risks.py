@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from mappings.model import Project
+from reports import formats
 from reports.blockers import age_days
 from reports.frames import map_distinct, rows_of, utc
 from reports.period import Period
@@ -50,23 +51,27 @@ def calculate_risks(
     runway: date | None,
     blockers: list[dict[str, Any]],
     changes: pd.DataFrame,
+    locale: str = formats.DEFAULT_LOCALE,
 ) -> list[dict[str, str]]:
     """Raised risks first, then computed ones: cost, runway, old blockers, waiting decisions.
 
-    `changes` are the scope changes as of the period's end (`scope.changes_at`).
+    `changes` are the scope changes as of the period's end (`scope.changes_at`); `locale` is
+    the one the reasons' figures and dates are written in.
     """
     risks = raised_risks(state)
     if cpi is not None and cpi < CPI_ALARM:
         risks.append({
             "title": "Delivery is costing more than planned",
-            "why": f"The cost performance index is {cpi:.2f}, below the {CPI_ALARM:.2f} alarm "
-            f"line: each unit of money spent delivered {cpi:.2f} of planned work.",
+            "why": f"The cost performance index is {formats.number(cpi, locale, 2)}, below the "
+            f"{formats.number(CPI_ALARM, locale, 2)} alarm line: each unit of money spent "
+            f"delivered {formats.number(cpi, locale, 2)} of planned work.",
         })  # fmt: skip
     if runway is not None and runway < project.end:
         risks.append({
             "title": "The budget may run out before the end date",
-            "why": f"At the last four weeks' spending the money lasts until {runway.isoformat()}, "
-            f"before the planned end on {project.end.isoformat()}.",
+            "why": "At the last four weeks' spending the money lasts until "
+            f"{formats.date(runway, locale)}, before the planned end on "
+            f"{formats.date(project.end, locale)}.",
         })  # fmt: skip
     old = sorted(
         (b for b in blockers if b["age_days"] is not None and b["age_days"] > BLOCKER_ALARM_DAYS),

@@ -23,6 +23,7 @@ import click
 import requests
 
 import mappings
+from reports import formats
 from service.demo.week import WEEK, play_week
 from service.settings import Settings
 
@@ -136,7 +137,7 @@ def _story(settings: Settings, sandbox: Any, out: Path, received: list[bytes]) -
         rt.engine, client, rt.mapping, "ACME", name="Agreed scope, W47", now=_now(sandbox)
     )
     say(
-        f"   baseline v{summary.version}: {summary.issues} issues, {summary.hours:.0f} h, "
+        f"   baseline v{summary.version}: {summary.issues} issues, {formats.hours(summary.hours)}, "
         f"{summary.unestimated} without an estimate"
     )
     for key in ("ACME", "BETA"):
@@ -175,8 +176,9 @@ def _show_flagged(rt: Any, jira_url: str) -> None:
     with reader(rt.engine) as conn:
         changes = list_changes(conn, "ACME")
     for change in changes:
-        hours = "needs estimate" if change["hours"] is None else f"{change['hours']:g} h"
-        cost = "" if change["cost"] is None else f", EUR {change['cost']:,.2f}"
+        hours = "needs estimate" if change["hours"] is None else formats.hours(change["hours"])
+        priced = change["cost"] is not None
+        cost = f", {formats.money(change['cost'], change['currency'])}" if priced else ""
         say(
             f"   {change['key']:<8} {change['summary'][:44]:<44} {hours}{cost} "
             f"[{change['decision']}] {'written to Jira' if change['written_back'] else 'queued'}"

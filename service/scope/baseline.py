@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, or_, select
 
 from mappings.model import Project
+from reports import formats
 from service.scope.pricing import IssueFacts
 from service.store import schema
 
@@ -38,12 +38,11 @@ class Baseline:
     def captured(self) -> bool:
         return self.captured_id is not None
 
-    def label(self, tz: str = "UTC") -> str:
+    def label(self, tz: str = "UTC", locale: str = formats.DEFAULT_LOCALE) -> str:
         """The date the client agreed to, as "1 Sep 2026", in the project's own time zone."""
         if self.at is None:
             return "no baseline"
-        day = self.at.astimezone(ZoneInfo(tz))
-        return f"{day.day} {day:%b %Y}"
+        return formats.date(self.at, locale, tz=tz)
 
     def as_json(self) -> dict[str, object]:
         return {

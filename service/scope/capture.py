@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from mappings.model import Mapping, Project
+from reports import formats
 from service.jira.client import JiraClient
 from service.jira.payloads import issue_row
 from service.store.schema import baseline_items, baselines
@@ -58,7 +59,8 @@ def capture_baseline(
     items = _read_items(client, mapping, project_key, progress)
     with engine.begin() as conn:
         version = _next_version(conn, project_key)
-        label = name or f"Baseline v{version} ({now:%d %b %Y})"
+        # The day as the client's digest and tickets name it: the project's zone and format.
+        label = name or f"Baseline v{version} ({formats.date(now, tz=project.digest.tz)})"
         baseline_id = conn.execute(
             insert(baselines)
             .values(project_key=project_key, version=version, name=label, captured_at=now)

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping as RowMapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from mappings.model import Mapping, Project
+from reports import formats
 
 HoursSource = Literal["estimate", "story_points", "default", "none"]
 Decision = Literal["pending", "approved", "rejected"]
@@ -121,9 +121,11 @@ def price(hours: Hours, assignee: str | None, project: Project, mapping: Mapping
 
 
 def round_half_up(value: float, places: int) -> float:
-    """Rounding as people do it on paper: 2.675 -> 2.68, where `round()` gives 2.67 for floats."""
-    exponent = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(value)).quantize(exponent, rounding=ROUND_HALF_UP))
+    """Rounding as people do it on paper: 2.675 -> 2.68, where `round()` gives 2.67 for floats.
+
+    The same rule the texts are formatted with, so a stored figure and its printed form agree.
+    """
+    return float(formats.half_up(value, places))
 
 
 # --- the comment on the Jira issue -------------------------------------------------------------
@@ -135,8 +137,10 @@ _DECISION_SENTENCES: dict[str, str] = {
 }
 
 
-def impact_comment(impact: Impact, baseline_label: str, decision: Decision) -> str:
-    """What the client reads on the ticket: "Outside the baseline of 1 Sep 2026: +10 h, ..."."""
+def impact_comment(
+    impact: Impact, baseline_label: str, decision: Decision, locale: str = formats.DEFAULT_LOCALE
+) -> str:
+    """What the client reads on the ticket: "Outside the baseline of 1 Sep 2026: +10 h, €850, …"."""
     opening = f"Outside the baseline of {baseline_label}:"
     if impact.hours is None or impact.cost is None or impact.schedule_days is None:
         # No "pending your approval" here: there is nothing to approve until it has a price.
@@ -144,21 +148,11 @@ def impact_comment(impact: Impact, baseline_label: str, decision: Decision) -> s
         return text if decision == "pending" else f"{text} {_DECISION_SENTENCES[decision]}"
     days = impact.schedule_days
     return (
-        f"{opening} +{format_number(impact.hours)} h, "
-        f"{impact.currency} {format_money(impact.cost)}, "
-        f"+{format_number(days)} working {'day' if days == 1 else 'days'} to delivery. "
+        f"{opening} +{formats.hours(impact.hours, locale)}, "
+        f"{formats.money(impact.cost, impact.currency, locale)}, "
+        f"+{formats.tenths(days, locale)} working {'day' if days == 1 else 'days'} to delivery. "
         f"{_DECISION_SENTENCES[decision]}"
     )
-
-
-def format_number(value: float) -> str:
-    """10.0 -> "10", 10.5 -> "10.5", 1200.0 -> "1,200": figures already rounded to 0.1."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
-def format_money(value: float) -> str:
-    """800.0 -> "800", 803.2 -> "803.20": whole amounts without cents, as people write them."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -63,7 +63,7 @@ def test_evm_figures_and_sentences():
     assert figures["explain"]["cpi"] == (
         "For every euro spent, 1.12 euros of planned work was delivered."
     )
-    assert figures["explain"]["vac"] == "The project is forecast to end 1,200.00 EUR under budget."
+    assert figures["explain"]["vac"] == "The project is forecast to end €1,200 under budget."
 
 
 def test_spent_without_delivery_gives_no_forecast_rather_than_infinity():

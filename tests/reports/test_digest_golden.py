@@ -235,7 +235,7 @@ def test_digest_evm(digest):
         "vac": -1_700.0,  # 11200 - 12900
     }
     assert explain["cpi"] == "For every euro spent, 0.87 euros of planned work was delivered."
-    assert explain["vac"] == "The project is forecast to end 1,700.00 EUR over budget."
+    assert explain["vac"] == "The project is forecast to end €1,700 over budget."
     assert explain["spi"] == "Work is being delivered at 1.78 times the planned pace."
     assert set(explain) == set(evm)
 
@@ -311,7 +311,14 @@ def test_digest_blockers_transitions_risks_questions(digest):
         "A decision on A-11 is overdue",  # pending since Nov 10 09:00: 12 days > 7
     ]
     assert digest["risks"][0]["why"] == "Raised in Jira as A-6."
-    assert "2026-11-29" in digest["risks"][2]["why"]
+    assert digest["risks"][1]["why"] == (
+        "The cost performance index is 0.87, below the 0.90 alarm line: each unit of money spent "
+        "delivered 0.87 of planned work."
+    )
+    assert digest["risks"][2]["why"] == (
+        "At the last four weeks' spending the money lasts until 29 Nov 2026, before the planned "
+        "end on 27 Dec 2026."
+    )
     assert digest["questions"] == [
         {"key": "A-7", "summary": "Which SSO provider?", "age_days": 18}  # since Nov 4 09:00
     ]

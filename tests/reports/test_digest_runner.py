@@ -20,6 +20,7 @@ MAPPING = Mapping(jira=JiraFields(), projects=(PROJECT,))
 CONTRACT = {  # PRODUCT.md "Digest JSON", plus the agreed additions
     "project", "client", "week", "period", "currency", "budget", "scope", "timeline", "blockers",
     "transitions", "risks", "questions", "feedback", "headline", "series",
+    "locale",  # issue #14: the locale its sentences are written in, for the renderers
 }  # fmt: skip
 
 

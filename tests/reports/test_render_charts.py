@@ -11,7 +11,7 @@ from typing import Any
 import matplotlib.image
 import pytest
 
-from reports.charts import burn_chart, scope_chart
+from reports.charts import burn_chart, burn_figure, scope_chart, scope_figure
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample_digest.json"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -73,6 +73,39 @@ def test_burn_chart_survives_missing_forecast_runway_and_short_series(
     digest["budget"]["runway_date"] = None
     digest["series"]["spent_cum"] = digest["series"]["spent_cum"][:5]  # a week's data missing
     assert pixels(burn_chart(digest)).shape[1] >= 1100
+
+
+def labels(figure: Any) -> tuple[list[str], list[str], str]:
+    """What a reader sees on the axes: the date ticks, the value ticks and the unit."""
+    figure.canvas.draw()
+    ax = figure.axes[0]
+    return (
+        [t.get_text() for t in ax.get_xticklabels()],
+        [t.get_text() for t in ax.get_yticklabels()],
+        ax.get_ylabel(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("locale", "months", "days", "thousands"),
+    [
+        ("en_GB", ["Oct 2026", "Jan 2027"], ["15 Oct", "1 Nov"], "20,000"),
+        ("de_DE", ["Okt. 2026", "Jan. 2027"], ["15. Okt.", "1. Nov."], "20.000"),
+    ],
+)
+def test_chart_labels_are_in_the_digests_locale(
+    digest: dict[str, Any], locale: str, months: list[str], days: list[str], thousands: str
+) -> None:
+    digest["locale"] = locale
+    # Sept to March, ticked at month starts: months, with the year that turns
+    dates, values, unit = labels(burn_figure(digest))
+    assert set(months) <= set(dates) and thousands in values and unit == "€"
+    # Ten weeks, ticked on the 1st and 15th: days
+    dates, values, unit = labels(scope_figure(digest))
+    assert set(days) <= set(dates) and unit == "h"
+    # the argument wins over the digest's own locale
+    other = "de_DE" if locale == "en_GB" else "en_GB"
+    assert not set(months) & set(labels(burn_figure(digest, other))[0])
 
 
 @pytest.mark.parametrize("chart", CHARTS)

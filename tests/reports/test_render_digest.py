@@ -52,7 +52,7 @@ def section(text: str, title: str) -> str:
 
 def test_subject_sums_up_the_week(digest: dict[str, Any]) -> None:
     assert subject(digest) == (
-        "[ACME] Week 47: 61% of budget used, 3 scope changes (EUR 2,620, 1 needs estimate), "
+        "[ACME] Week 47: 61% of budget used, 3 scope changes (€2,620, 1 needs estimate), "
         "2 blockers waiting on you"
     )
 
@@ -66,7 +66,7 @@ def test_subject_uses_singular_and_leaves_out_what_is_not_there(digest: dict[str
         "blockers_on_client": 1,
     }
     assert subject(digest) == (
-        "[ACME] Week 47: 12% of budget used, 1 scope change (EUR 1,360), 1 blocker waiting on you"
+        "[ACME] Week 47: 12% of budget used, 1 scope change (€1,360), 1 blocker waiting on you"
     )
     digest["headline"] = {
         "spent_pct": None,
@@ -82,7 +82,7 @@ def test_subject_never_shows_zero_cost_for_unpriced_changes(digest: dict[str, An
     digest["scope"]["changes_this_week"] = [unpriced, copy.deepcopy(unpriced)]
     digest["headline"].update(changes_count=2, changes_cost=0.0)
     assert "2 scope changes (2 need estimates)" in subject(digest)
-    assert "EUR 0" not in subject(digest)
+    assert "€0" not in subject(digest)
 
 
 def test_subject_is_one_line_whatever_the_data_holds(digest: dict[str, Any]) -> None:
@@ -121,18 +121,18 @@ def test_html_has_every_section_in_order_with_waiting_on_client_first(
 def test_html_shows_money_evm_and_its_plain_sentences(digest: dict[str, Any]) -> None:
     html = render_html(digest, image_cids={})
     for figure in (
-        "EUR 122,040",
-        "EUR 74,400",
-        "EUR 6,400",
-        "EUR 47,640",
+        "€122,040",  # whole amounts drop the cents ...
+        "€74,400",
+        "€6,400",
+        "€47,640",
         "8 Jan 2027",
-        "EUR 143,077",
-        "EUR -21,037",
+        "€143,076.92",  # ... others show them, as the JSON keeps them
+        "-€21,036.92",
         "0.85",
         "0.95",
     ):
         assert figure in html
-    assert "Each euro spent so far has delivered about 85 cents of planned work." in html
+    assert "For every euro spent, 0.85 euros of planned work was delivered." in html
     assert "19 Feb 2027" in html and "4 days later than last week" in html
 
 
@@ -140,7 +140,7 @@ def test_html_says_needs_estimate_for_an_unpriced_change(digest: dict[str, Any])
     html = render_html(digest, image_cids={})
     row = html[html.index("ACME-146") :].split("</tr>")[0]
     assert row.count("needs estimate") == 2
-    assert "EUR 0" not in row and "0.0 h" not in row
+    assert "€0" not in row and ">0 h" not in row
 
 
 def test_html_escapes_ticket_text_and_links_nothing_but_http(digest: dict[str, Any]) -> None:
@@ -190,11 +190,11 @@ def test_html_has_no_script_and_only_inline_styles(digest: dict[str, Any]) -> No
 def test_text_has_aligned_columns(digest: dict[str, Any]) -> None:
     assert (
         "Decisions so far\n"
-        "                        Changes   Hours       Cost\n"
-        "----------------------  -------  ------  ---------\n"
-        "Awaiting your decision        3  40.0 h  EUR 3,400\n"
-        "Approved                      2  42.0 h  EUR 3,300\n"
-        "Rejected                      1  10.0 h    EUR 850\n"
+        "                        Changes  Hours    Cost\n"
+        "----------------------  -------  -----  ------\n"
+        "Awaiting your decision        3   40 h  €3,400\n"
+        "Approved                      2   42 h  €3,300\n"
+        "Rejected                      1   10 h    €850\n"
     ) in render_text(digest)
 
 
@@ -227,7 +227,7 @@ def test_text_says_needs_estimate_for_an_unpriced_change(
     digest["scope"]["changes_this_week"][2].update(hours=unknown, cost=unknown)
     row = next(line for line in render_text(digest).splitlines() if line.startswith("ACME-146"))
     assert row.count("needs estimate") == 2
-    assert "nan" not in row and "EUR 0" not in row
+    assert "nan" not in row and "€0" not in row
 
 
 def test_text_keeps_ticket_text_on_its_own_line(digest: dict[str, Any]) -> None:
@@ -246,3 +246,40 @@ def test_a_digest_with_nothing_in_it_still_renders() -> None:
     text = render_text(empty)
     assert "No new scope this week." in text and "No finish forecast yet" in text
     assert "Nothing is waiting on you." in render_html(empty, image_cids={})
+
+
+# --- locale and blanks -----------------------------------------------------------------------
+
+
+def test_the_digest_is_shown_in_its_own_locale(digest: dict[str, Any]) -> None:
+    digest["locale"] = "de_DE"
+    assert subject(digest) == (  # a header holds plain spaces only
+        "[ACME] Week 47: 61 % of budget used, 3 scope changes (2.620 €, 1 needs estimate), "
+        "2 blockers waiting on you"
+    )
+    text = render_text(digest)
+    assert "Week 47 progress report, 16. Nov. 2026 – 22. Nov. 2026" in text
+    assert "* 61\xa0% of the budget used (74.400\xa0€ of 122.040\xa0€)." in text
+    assert "Agreed scope 1.424 h; current scope 1.498 h (74 h added)." in text
+    assert "Awaiting your decision        3   40 h  3.400\xa0€" in text
+    html = render_html(digest, image_cids={})
+    assert "143.076,92\xa0€" in html and "-21.036,92\xa0€" in html and "0,85" in html
+    assert "Runs out at this pace" in html and "8. Jan. 2027" in html
+
+
+def test_a_locale_argument_wins_over_the_digests_own(digest: dict[str, Any]) -> None:
+    german = {**digest, "locale": "de_DE"}
+    assert render_text(digest, locale="de_DE") == render_text(german)
+    assert subject(german, locale="en_GB") == subject(digest)
+    assert render_html(german, image_cids={}, locale="en_GB") == render_html(digest, image_cids={})
+
+
+def test_an_unknown_figure_shows_the_same_blank_in_every_place(digest: dict[str, Any]) -> None:
+    digest["budget"].update(spent_this_week=None, burn_pct=None, runway_date=None)
+    digest["budget"]["evm"]["cpi"] = None
+    digest["scope"]["growth"][0]["to_hours"] = float("nan")
+    text = render_text(digest)
+    for row in ("Spent this week", "Used", "Runs out at this pace"):
+        assert re.search(rf"^{row} +—$", text, re.M), row
+    assert re.search(r"^Cost performance index \(CPI\) +—$", text, re.M)
+    assert re.search(r"^ACME-112 +8 h +— +19 Nov 2026$", text, re.M)

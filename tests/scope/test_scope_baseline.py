@@ -157,5 +157,7 @@ def test_members_under_the_mapping_date_come_from_the_mirror(db):
 def test_the_baseline_label_is_the_date_in_the_projects_zone():
     late_evening = Baseline(at=datetime(2026, 8, 31, 23, 30, tzinfo=UTC))
     assert late_evening.label("UTC") == "31 Aug 2026"
-    assert late_evening.label("Europe/Berlin") == "1 Sep 2026"
+    # CLDR's British abbreviation for September is "Sept"
+    assert late_evening.label("Europe/Berlin") == "1 Sept 2026"
+    assert late_evening.label("Europe/Berlin", "de_DE") == "1. Sept. 2026"
     assert NO_BASELINE.label() == "no baseline"

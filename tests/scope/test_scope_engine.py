@@ -76,7 +76,7 @@ def test_a_new_issue_after_the_baseline_becomes_one_priced_change_and_one_job(db
         "fields": {"customfield_10150": 10.0, "customfield_10151": 800.0},
         "comment": {
             "marker": marker,
-            "text": "Outside the baseline of 1 Sep 2026: +10 h, EUR 800, +0.4 working days to "
+            "text": "Outside the baseline of 1 Sept 2026: +10 h, €800, +0.4 working days to "
             f"delivery. Pending your approval.\n\n{marker}",
         },
         "property": {
@@ -114,7 +114,7 @@ def test_a_changed_estimate_reprices_the_change_with_one_more_job(db):
     ]
     # The same comment, edited: one marker for the change, whatever its version.
     assert jobs[0]["payload"]["comment"]["marker"] == jobs[1]["payload"]["comment"]["marker"]
-    assert "+16 h, EUR 1,280" in jobs[1]["payload"]["comment"]["text"]
+    assert "+16 h, €1,280" in jobs[1]["payload"]["comment"]["text"]
     # Version 1 never started: it is superseded rather than written and then overwritten.
     assert jobs[0]["status"] == "done" and "superseded" in jobs[0]["last_error"]
     assert jobs[1]["status"] == "pending"

@@ -6,7 +6,6 @@ from service.scope.pricing import (
     Hours,
     Impact,
     IssueFacts,
-    format_money,
     hours_for,
     impact_comment,
     price,
@@ -105,8 +104,15 @@ def test_unpriced_hours_give_no_cost_and_no_days():
 def test_the_comment_reads_exactly_as_in_the_product_contract():
     impact = price(Hours(10.0, "estimate"), DEV, ACME, MAPPING)
     assert impact_comment(impact, "1 Sep 2026", "pending") == (
-        "Outside the baseline of 1 Sep 2026: +10 h, EUR 800, +0.4 working days to delivery. "
+        "Outside the baseline of 1 Sep 2026: +10 h, €800, +0.4 working days to delivery. "
         "Pending your approval."
+    )
+
+
+def test_the_comment_is_written_in_the_locale_asked_for():
+    impact = price(Hours(10.5, "story_points"), DESIGNER, ACME, MAPPING)  # 10.5 h x 70 = 735
+    assert impact_comment(impact, "1. Sept. 2026", "pending", "de_DE").startswith(
+        "Outside the baseline of 1. Sept. 2026: +10,5 h, 735\xa0€, +0,4 working days"
     )
 
 
@@ -131,12 +137,14 @@ def test_an_unpriced_change_asks_for_an_estimate():
 
 def test_the_comment_shows_cents_separators_and_a_single_day():
     impact = price(Hours(24.0, "estimate"), STRANGER, ACME, MAPPING)  # 24 h x 85, one day
-    assert "+24 h, EUR 2,040, +1 working day to delivery." in impact_comment(
+    assert "+24 h, €2,040, +1 working day to delivery." in impact_comment(
         impact, "1 Sep 2026", "pending"
     )
-    assert format_money(803.2) == "803.20"
     odd = price(Hours(10.5, "story_points"), DESIGNER, ACME, MAPPING)
-    assert "+10.5 h, EUR 735, +0.4 working days" in impact_comment(odd, "1 Sep 2026", "pending")
+    assert "+10.5 h, €735, +0.4 working days" in impact_comment(odd, "1 Sep 2026", "pending")
+    # 10 h 20 min is shown as 10.3 h and priced 10.3 x 85 = 875.50: an amount with cents shows them
+    cents = price(Hours(10 + 1 / 3, "estimate"), STRANGER, ACME, MAPPING)
+    assert "+10.3 h, €875.50, +0.4 working days" in impact_comment(cents, "1 Sep 2026", "pending")
 
 
 def test_a_change_created_now_reads_from_the_mirror_row():
