@@ -40,11 +40,10 @@ def create_app(
     app.extensions[METRICS] = Metrics()
     errors.init_app(app)
     app.register_blueprint(health.bp)
-    app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(previews.bp)
     app.register_blueprint(feedback.bp)
     app.after_request(drain_after_request)
-    # Intake's route, without Flask's dispatch: see `service.web.webhooks.FastPath`.
-    app.wsgi_app = webhooks.FastPath(app, app.wsgi_app)  # type: ignore[method-assign]
+    # Intake's route, without Flask's dispatch: see `service.web.webhooks`.
+    app.wsgi_app = webhooks.Intake(app, app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -40,5 +40,5 @@ def unexpected_error(exc: Exception) -> tuple[Response, int]:
 
 def error_for(exc: Exception) -> tuple[Response, int]:
     """The answer the handlers above give to `exc`, for code that runs outside Flask's dispatch
-    (intake's fast path, `service.web.webhooks.FastPath`)."""
+    (intake's fast path, `service.web.webhooks.Intake`)."""
     return http_error(exc) if isinstance(exc, HTTPException) else unexpected_error(exc)

@@ -222,3 +222,10 @@ def test_the_answers_are_json_with_a_length(jira):
     assert int(response.headers["Content-Length"]) == len(response.get_data())
     again = jira.post(fixture_body("cloud_issue_created"), delivery_id="len")
     assert again.get_json() == {"status": "duplicate"}
+
+
+def test_any_method_but_post_is_told_to_post(client):
+    answer = client.get("/webhooks/jira")
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == "POST"
+    assert "only POST" in answer.get_json()["error"]["message"]

@@ -32,9 +32,9 @@ def test_a_log_line_is_json_with_its_context_and_masks_known_secrets():
 
 
 def test_a_refused_delivery_is_logged_with_its_delivery_id(jira, caplog):
-    caplog.set_level(logging.WARNING, logger="service.web.webhooks")
+    caplog.set_level(logging.WARNING, logger="service.intake.delivery")
     jira.post(b'{"no": "event"}', delivery_id="delivery-77")
-    [record] = [r for r in caplog.records if r.name == "service.web.webhooks"]
+    [record] = [r for r in caplog.records if r.name == "service.intake.delivery"]
     assert record.delivery_id == "delivery-77"
     assert "no webhookEvent" in record.getMessage()
 
