@@ -24,15 +24,10 @@ from reports.budget import calculate_budget, calculate_series
 from reports.evm import calculate_evm
 from reports.forecast import calculate_forecast, p85_date
 from reports.frames import Frames, utc
+from reports.hours import issue_hours
 from reports.period import Period, period_for, zone
 from reports.risks import calculate_questions, calculate_risks
-from reports.scope import (
-    baseline_hours_by_issue,
-    calculate_scope,
-    changes_at,
-    issue_hours,
-    scope_hours_now,
-)
+from reports.scope import baseline_hours_by_issue, calculate_scope, changes_at, scope_hours_now
 from reports.timeline import calculate_milestones, calculate_transitions, issue_state
 
 FEEDBACK_TREND_WEEKS = 6

@@ -1,8 +1,6 @@
 """Scope: the agreed baseline, the changes to it and their decisions, and estimate growth.
 
-Also home to the pricing rule every other calculation shares: an issue's hours are its original
-estimate, else story points x hours_per_point, else the default for its type, else unknown (NaN:
-"needs estimate", never zero).
+An issue's hours follow the one rule in `reports.hours`.
 """
 
 from __future__ import annotations
@@ -13,19 +11,11 @@ import numpy as np
 import pandas as pd
 
 from mappings.model import Mapping, Project
-from reports.frames import Frames, map_distinct, micros, utc
+from reports.frames import Frames, micros, utc
+from reports.hours import issue_hours
 from reports.period import Period
 
 DECISIONS = ("pending", "approved", "rejected")
-
-
-def issue_hours(issues: pd.DataFrame, project: Project, mapping: Mapping) -> pd.Series:
-    """Hours of each row of an issue-like frame (issues, baseline_items), NaN when unpriced."""
-    by_estimate = issues["original_estimate_seconds"] / 3600
-    by_points = issues["story_points"] * project.hours_per_point
-    defaults = mapping.hours_by_type
-    by_type = map_distinct(issues["issue_type"], lambda t: defaults.get(t, float("nan")))
-    return by_estimate.fillna(by_points).fillna(by_type.astype("float64"))
 
 
 def changes_at(changes: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:

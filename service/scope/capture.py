@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from mappings.model import Mapping, Project
 from reports import formats
+from reports.hours import hours_of
 from service.jira.client import JiraClient
 from service.jira.payloads import issue_row
 from service.store.schema import baseline_items, baselines
@@ -143,9 +144,5 @@ def _counts(item: dict[str, Any], project: Project) -> bool:
 
 
 def _hours(item: dict[str, Any], project: Project, mapping: Mapping) -> float | None:
-    """The mapping's rule: original estimate, else story points x hours_per_point, else by type."""
-    if item["original_estimate_seconds"] is not None:
-        return float(item["original_estimate_seconds"]) / 3600
-    if item["story_points"] is not None:
-        return float(item["story_points"]) * project.hours_per_point
-    return mapping.hours_by_type.get(item["issue_type"])
+    estimate, points = item["original_estimate_seconds"], item["story_points"]
+    return hours_of(estimate, points, item["issue_type"], project, mapping)[0]

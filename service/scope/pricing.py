@@ -1,12 +1,8 @@
 """Pricing new scope: an issue's hours, what they cost, how long they delay delivery.
 
-Pure functions of plain data: no database, no clock. The rule is PRODUCT.md's: original estimate,
-else story points x `hours_per_point`, else the `[estimates]` default for the type, else unpriced.
-An unpriced issue has hours None and is shown as "needs estimate", never as a zero cost.
-
-An original estimate of 0 is a real 0 hours: Jira sends `null` when nobody set an estimate, so a 0
-is something a person typed. The digest's pricing (`reports.scope.issue_hours`) reads it the same
-way, so the two never disagree about one issue.
+Pure functions of plain data: no database, no clock. An issue's hours follow the one rule in
+`reports.hours`, which the digest uses too, so the two never disagree about one issue. An
+unpriced issue has hours None and is shown as "needs estimate", never as a zero cost.
 
 Every figure is derived from the hours *as shown* (rounded to 0.1 h), so that a client checking
 "+10.3 h at EUR 85" against the cost on the ticket gets the same number we printed.
@@ -21,8 +17,8 @@ from typing import Any, Literal
 
 from mappings.model import Mapping, Project
 from reports import formats
+from reports.hours import HoursSource, hours_of
 
-HoursSource = Literal["estimate", "story_points", "default", "none"]
 Decision = Literal["pending", "approved", "rejected"]
 DECISIONS: tuple[Decision, ...] = ("pending", "approved", "rejected")
 
@@ -93,15 +89,11 @@ class Impact:
 
 
 def hours_for(issue: IssueFacts, project: Project, mapping: Mapping) -> Hours:
-    """The issue's hours and where they came from, unrounded."""
-    if issue.original_estimate_seconds is not None:
-        return Hours(issue.original_estimate_seconds / 3600, "estimate")
-    if issue.story_points is not None:
-        return Hours(float(issue.story_points) * project.hours_per_point, "story_points")
-    default = mapping.hours_by_type.get(issue.issue_type)
-    if default is not None:
-        return Hours(float(default), "default")
-    return Hours(None, "none")
+    """The issue's hours and where they came from, unrounded (`reports.hours`' rule)."""
+    value, source = hours_of(
+        issue.original_estimate_seconds, issue.story_points, issue.issue_type, project, mapping
+    )
+    return Hours(value, source)
 
 
 def price(hours: Hours, assignee: str | None, project: Project, mapping: Mapping) -> Impact:

@@ -4,8 +4,9 @@ import pandas as pd
 
 from mappings.model import JiraFields, Mapping, Project
 from reports.frames import empty_frames, frames_from_records
+from reports.hours import issue_hours
 from reports.period import period_for
-from reports.scope import baseline_hours_by_issue, calculate_scope, changes_at, issue_hours
+from reports.scope import baseline_hours_by_issue, calculate_scope, changes_at
 
 BASELINE = datetime(2026, 11, 2, 9, tzinfo=UTC)
 PROJECT = Project(
