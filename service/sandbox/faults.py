@@ -69,9 +69,26 @@ class Faults:
 
 
 class RequestLog:
+    """Every REST call, and how many are still being served (a client may have gone meanwhile)."""
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._entries: list[dict[str, Any]] = []
+        self._in_flight = 0
+
+    def arrived(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def finished(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._lock.notify_all()
+
+    def wait_quiet(self, timeout: float) -> bool:
+        """Until no call is being served; False if one still is after `timeout` seconds."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._in_flight == 0, timeout)
 
     def add(self, entry: dict[str, Any]) -> None:
         with self._lock:

@@ -36,6 +36,7 @@ def before() -> Response | None:
     sb = sandbox()
     g.sandbox_arrived = time.time()
     g.sandbox_drop = False
+    sb.requests.arrived()  # finished in `teardown`, whatever happens to the client
     pause(sb.faults.latency_ms)
     if sb.strict and not _authorised():
         return JiraError(401, NOT_AUTHENTICATED).response()
@@ -67,6 +68,12 @@ def after(response: Response) -> Response:
     return response
 
 
+def teardown(_exc: BaseException | None) -> None:
+    if _is_rest() and hasattr(g, "sandbox_arrived"):
+        sandbox().requests.finished()
+
+
 def init_app(app: Flask) -> None:
     app.before_request(before)
     app.after_request(after)
+    app.teardown_request(teardown)

@@ -84,8 +84,10 @@ def test_kill_9_at_fifty_random_points_then_restart_gives_exactly_once(
             wait_for_first_call(world, started)
             time.sleep(rng.uniform(0, MAX_DELAY))
             workers.kill_9(pid)
-            # A call in flight at the kill is logged once the sandbox has answered the void.
-            time.sleep((LATENCY_MS + 30) / 1000)
+            # A call in flight at the kill is still carried out (as Jira would), and logged once
+            # the sandbox has answered the void. Wait for it: the next worker would otherwise
+            # race it, and repeat a PUT Jira had not yet applied, however loaded the machine.
+            assert world.sandbox.sandbox.requests.wait_quiet(timeout=10)
             last = max(calls_since(world, started), key=lambda e: e["time"])
             kill_points[jira_call(last)] += 1
     finally:
