@@ -96,8 +96,13 @@ def calculate_risks(
 def _waiting_decisions(changes: pd.DataFrame, period: Period) -> list[dict[str, str]]:
     end = utc(period.end_utc)
     pending = changes[changes["decision"] == "pending"].sort_values(["born", "key"])
+    # A change waits from when scopewatch flagged it (nobody could decide on it before, however
+    # old the Jira issue is), or from its reopening (`pending` decided before the period's end).
+    since = pending["detected_at"].fillna(pending["born"])
+    reopened = pending["decided_at"].where(pending["decided_at"] < end)
+    since = since.where(~(reopened > since), reopened)
     # `age_days` of the whole column at once: thousands of changes can be pending, five are named
-    waited = (end - pending["born"]).dt.total_seconds() // 86400  # NaN when not known
+    waited = (end - since).dt.total_seconds() // 86400  # NaN when not known
     overdue = pending.assign(days=waited)[waited > DECISION_ALARM_DAYS]
     risks = [
         {

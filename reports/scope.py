@@ -15,7 +15,8 @@ from reports.frames import Frames, micros, utc
 from reports.hours import issue_hours
 from reports.period import Period
 
-DECISIONS = ("pending", "approved", "rejected")
+DECISIONS = ("pending", "approved", "rejected")  # the buckets; `not-scope` is no change at all
+NOT_SCOPE = "not-scope"  # judged agreed work: left out of every scope figure once decided
 
 
 def changes_at(changes: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:
@@ -23,7 +24,8 @@ def changes_at(changes: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:
 
     A change exists from its issue's Jira creation (our detection time when Jira's is missing).
     A decision taken after `at` was still pending at `at`. Withdrawn changes (their issue was
-    deleted) are left out everywhere: the work will not happen and nobody can decide on it.
+    deleted) are left out everywhere: the work will not happen and nobody can decide on it; so
+    are changes judged agreed work (`not-scope`) from that decision on: they are no change.
     """
     born = changes["created"].fillna(changes["detected_at"])
     live = changes[(born < at) & ~changes["withdrawn"]].copy()
@@ -32,7 +34,7 @@ def changes_at(changes: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:
     decision = live["decision"].astype(object).fillna("pending")
     live["decision"] = decision.where(~decided_later, "pending")
     live["born"] = born[live.index]
-    return live
+    return live[live["decision"] != NOT_SCOPE]
 
 
 def baseline_hours_by_issue(frames: Frames, project: Project, mapping: Mapping) -> pd.Series:
@@ -137,7 +139,7 @@ def changes_over_time(changes: pd.DataFrame, ends: list[pd.Timestamp]) -> dict[s
     # the recorded decision holds once taken, or always when we do not know when it was taken
     taken = changes["decided_at"].isna().to_numpy() | (decided < at)
     approved = live & taken & (decision == "approved")
-    kept = live & ~(taken & (decision == "rejected"))
+    kept = live & ~(taken & np.isin(decision, ("rejected", NOT_SCOPE)))
     hours = changes["hours"].fillna(0).to_numpy()
     cost = changes["cost"].fillna(0).to_numpy()
     return {"approved_cost": approved @ cost, "kept_hours": kept @ hours}

@@ -6,6 +6,7 @@ non-zero exit; tracebacks are for bugs, not for bad input.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import threading
@@ -480,6 +481,11 @@ def demo(out: str) -> None:
     from service.demo.run import run_demo
 
     run_demo(Path(out))
+
+
+# Command groups in modules of their own, which use the helpers above: imported once this module
+# is complete (by name, so it is no import cycle at load time).
+main.add_command(importlib.import_module("service.cli.scope").scope)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,7 @@ Through the library, one HTTP request per call (per page for comments and search
     add_comment     JIRA.add_comment
     get_property    JIRA.issue_property(...).raw
     set_property    JIRA.add_issue_property
+    delete_property (our own session: the library has no call for it)
 
 Searches ask for `json_result=True` (the REST answer as it came) and are sent as POST (long JQL
 and field lists). Before its first search the library reads Jira's field list, to translate JQL
@@ -389,6 +390,19 @@ class JiraClient:
         jira = self._library()
         send = partial(jira.add_issue_property, key, prop, value)
         self._call("PUT", f"issue/{key}/properties/{prop}", send)
+
+    def delete_property(self, key: str, prop: str) -> bool:
+        """Removes the property; False when the issue had no such property (nothing to do).
+
+        Through our own session: the library has no call for it.
+        """
+        try:
+            self._plain("DELETE", f"issue/{_part(key)}/properties/{_part(prop)}")
+        except JiraRejected as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     # --- the two ways to Jira, both through the one policy -------------------------------------
 

@@ -8,7 +8,7 @@ transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ class EventContext:
     mapping: Mapping
     now: datetime  # when the worker processes the event; the event's own time is in the body
     batch: Batch = field(default_factory=Batch)  # what the worker's batch carries between events
+    actor: str | None = None  # who did it in Jira (the webhook's user), for the decision audit
 
 
 Handler = Callable[[EventContext, dict[str, Any]], None]
@@ -48,6 +49,11 @@ def handle_issue_changed(ctx: EventContext, body: dict[str, Any]) -> None:
     if not isinstance(issue, dict):
         raise UnusableEvent("no issue in the body")
     ts, at = event_time(body, ctx.now)
+    user = body.get("user")
+    user = user if isinstance(user, dict) else {}
+    actor = user.get("displayName") or user.get("accountId") or user.get("name")
+    if actor:
+        ctx = replace(ctx, actor=str(actor))
     issue_id, _ = apply_snapshot(ctx, issue, ts, changelog_items(body), at)
     if issue_id is None:
         raise UnusableEvent("issue without id, key or project")
@@ -126,7 +132,13 @@ def _link_handler(deleted: bool) -> Handler:
 
 def _evaluate_scope(ctx: EventContext, issue_id: str, previous: dict[str, Any] | None) -> None:
     evaluate_issue(
-        ctx.conn, ctx.mapping, issue_id, ctx.now, previous, baselines=ctx.batch.baselines
+        ctx.conn,
+        ctx.mapping,
+        issue_id,
+        ctx.now,
+        previous,
+        baselines=ctx.batch.baselines,
+        actor=ctx.actor,
     )
 
 

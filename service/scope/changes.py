@@ -65,7 +65,14 @@ def insert_change(conn: Connection, values: dict[str, Any]) -> ScopeChange:
     A plain insert: the worker's transaction holds the write lock on SQLite, and on PostgreSQL a
     concurrent twin fails on the unique key and its event is retried.
     """
-    row = {"decision_note": None, "decided_at": None, "withdrawn": False, **values}
+    row = {
+        "decision_note": None,
+        "decided_at": None,
+        "decided_by": None,
+        "decision_channel": None,
+        "withdrawn": False,
+        **values,
+    }
     result = conn.execute(insert(schema.scope_changes).values(row))
     (change_id,) = result.inserted_primary_key or (None,)
     return ScopeChange.from_row({"id": change_id, **row})

@@ -18,6 +18,7 @@ Lifecycle of a change, as a client sees it:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from mappings.model import Mapping, Project
+from service.scope.audit import record_decision
 from service.scope.baseline import (
     Baseline,
     baseline_members,
@@ -59,12 +61,14 @@ def evaluate_issue(
     previous: dict[str, Any] | None = None,
     *,
     baselines: dict[str, Baseline] | None = None,
+    actor: str | None = None,
 ) -> None:
     """Flags, re-prices, decides or withdraws after the mirror row of `issue_id` changed.
 
     `previous` is the mirror row as it was before this event (None when the issue is new): label
     decisions and estimate growth are both about what changed. `baselines` holds the baseline
     of each project already read in this batch (the worker's); without it, each call reads it.
+    `actor` is who made the change in Jira (the webhook's user), for the audit of a label decision.
     """
     # Every event of every issue comes through here, inside the worker's write transaction:
     # the common paths cost a handful of small queries.
@@ -84,14 +88,16 @@ def evaluate_issue(
         back = change.withdrawn
         if back:
             change = update_change(conn, change, withdrawn=False)
-        _follow_change(conn, mapping, project, baseline, issue, change, previous, now, back)
+        _follow_change(
+            conn, mapping, project, baseline, issue, change, previous, now, back, actor=actor
+        )
         return
     # Only a sub-task's parent, and with a snapshot the issue itself, can be a baseline member.
     asked = [issue.parent_id if issue.is_subtask else None, issue.id if baseline.captured else None]
     members = baseline_members(conn, baseline, project, asked)
     verdict = is_scope_change(issue, project, baseline, members)
     if verdict.flag:
-        _open_change(conn, mapping, project, baseline, issue, previous, now)
+        _open_change(conn, mapping, project, baseline, issue, previous, now, actor=actor)
         log.info("scope change %s: %s", issue.key, verdict.reason)
     elif is_growth_candidate(issue, project, baseline, members):
         _record_growth(conn, mapping, project, issue, previous, now)
@@ -105,6 +111,8 @@ def _open_change(
     issue: IssueFacts,
     previous: dict[str, Any] | None,
     now: datetime,
+    *,
+    actor: str | None = None,
 ) -> None:
     impact = price(hours_for(issue, project, mapping), issue.assignee, project, mapping)
     decided = label_decision(issue, previous, mapping.jira)
@@ -119,8 +127,16 @@ def _open_change(
         "written_version": 0,
     }
     if decided:
-        values.update(decided_at=issue.updated or now, decision_note=f"label {decided[1]} in Jira")
+        values.update(
+            decided_at=issue.updated or now,
+            decision_note=f"label {decided[1]} in Jira",
+            decision_channel="jira",
+            decided_by=actor,
+        )
     change = insert_change(conn, values)
+    if decided:
+        flagged = dataclasses.replace(change, decision="pending")
+        _audit_label(conn, flagged, change)
     enqueue_writeback(conn, mapping, project, baseline, change, now)
 
 
@@ -134,6 +150,8 @@ def _follow_change(
     previous: dict[str, Any] | None,
     now: datetime,
     rewrite: bool = False,
+    *,
+    actor: str | None = None,
 ) -> None:
     """An issue already flagged changed: keep the listing current, re-price, take a decision."""
     values: dict[str, Any] = _issue_columns(issue)
@@ -146,6 +164,8 @@ def _follow_change(
             decision=decision,
             decided_at=issue.updated or now,
             decision_note=f"label {decided[1]} in Jira",
+            decision_channel="jira",
+            decided_by=actor,
         )
     if _price_frozen(change, decision):
         _record_growth(conn, mapping, project, issue, previous, now)
@@ -156,14 +176,34 @@ def _follow_change(
     bumped = rewrite or new_impact != {column: getattr(change, column) for column in IMPACT_COLUMNS}
     if bumped:
         values["impact_version"] = change.impact_version + 1
+    before = change
     change = update_change(conn, change, **values)
+    if change.decision != before.decision:
+        _audit_label(conn, before, change)
     if bumped:
         enqueue_writeback(conn, mapping, project, baseline, change, now)
 
 
 def _price_frozen(change: ScopeChange, decision: str) -> bool:
-    """An approved, priced change is part of the agreed scope: its price no longer moves."""
+    """An approved, priced change is part of the agreed scope: its price no longer moves. Nor
+    does a change judged agreed work (`not-scope`): it has no price on the ticket to keep
+    current, and a raise of its estimate is growth of the agreed scope."""
+    if change.decision == "not-scope" and decision == "not-scope":
+        return True
     return change.decision == "approved" and decision == "approved" and change.hours is not None
+
+
+def _audit_label(conn: Connection, before: ScopeChange, after: ScopeChange) -> None:
+    """A decision read from a label added in Jira, into the audit trail."""
+    record_decision(
+        conn,
+        before,
+        after.decision,
+        at=after.decided_at or after.detected_at,
+        channel="jira",
+        by=after.decided_by,
+        note=after.decision_note,
+    )
 
 
 def _withdraw_left_behind(

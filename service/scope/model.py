@@ -47,10 +47,12 @@ class ScopeChange:
     withdrawn: bool  # the issue was deleted or left the project
     impact_version: int  # bumped whenever what the client sees on the ticket changes
     written_version: int  # the newest version Jira shows
+    decided_by: str | None = None  # who took the decision in force (None: nobody yet)
+    decision_channel: str | None = None  # jira|api|cli|web|email
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> ScopeChange:
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+        return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in row})
 
     @property
     def written_back(self) -> bool:
@@ -85,6 +87,8 @@ class ScopeChange:
             "decision": self.decision,
             "written_back": self.written_back,
             "decided_at": _iso(self.decided_at),
+            "decided_by": self.decided_by,
+            "decision_channel": self.decision_channel,
             "decision_note": self.decision_note,
         }
 

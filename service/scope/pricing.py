@@ -19,8 +19,8 @@ from mappings.model import Mapping, Project
 from reports import formats
 from reports.hours import HoursSource, hours_of
 
-Decision = Literal["pending", "approved", "rejected"]
-DECISIONS: tuple[Decision, ...] = ("pending", "approved", "rejected")
+Decision = Literal["pending", "approved", "rejected", "not-scope"]
+DECISIONS: tuple[Decision, ...] = ("pending", "approved", "rejected", "not-scope")
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,10 @@ _DECISION_SENTENCES: dict[str, str] = {
     "approved": "Approved: added to the agreed scope and the budget.",
     "rejected": "Rejected: not part of the agreed scope.",
 }
+NOT_SCOPE_TEXT = (
+    "Not a scope change: judged to be agreed work, so it is part of the baseline and adds "
+    "nothing to the budget."
+)
 
 
 def impact_comment(

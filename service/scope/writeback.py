@@ -15,6 +15,13 @@ and the job starts by asking Jira how far it got:
 Once a write-back is in Jira, the outbox runs `record_written` in the transaction that marks the
 job done: the change's version is marked written (`written_back` in the API and the digest). A
 404 means the issue is gone, which leaves nothing to do.
+
+A change decided `not-scope` (agreed work after all) is taken off the ticket by the other kind,
+`unflag`, with the same rules: one job per version, each step safe to repeat. (a) the scope-change
+and decision labels are removed and the impact fields cleared in one edit; (b) our comment, found
+by its marker, is edited to say the work was judged agreed (never posted when it is absent:
+nothing on the ticket then needs correcting); (c) the property is deleted last (already gone is
+fine). Reopening the change (`pending`) queues an ordinary write-back: the flag comes back.
 """
 
 from __future__ import annotations
@@ -31,12 +38,14 @@ from service.outbox.queue import Executed, InvalidJob, Job, JobKind, cancel_pend
 from service.scope.baseline import Baseline
 from service.scope.changes import mark_written
 from service.scope.model import ScopeChange
-from service.scope.pricing import impact_comment
+from service.scope.pricing import NOT_SCOPE_TEXT, impact_comment
 
 WRITEBACK = "writeback"
 IMPACT_PROPERTY = "scopewatch.impact"
 JOB_FIELD = "job"  # in the property value: which job wrote it
 CALLS_PER_JOB = 5  # property read, edit, comment list, comment write, property write
+UNFLAG = "unflag"
+CALLS_PER_UNFLAG = 4  # edit, comment list, comment write, property delete
 
 
 @dataclass(frozen=True)
@@ -161,6 +170,67 @@ def payload_for(
     )
 
 
+@dataclass(frozen=True)
+class UnflagPayload:
+    """What taking the flag off a ticket does: the `unflag` job's payload."""
+
+    issue_key: str
+    change_id: int
+    version: int
+    labels_remove: tuple[str, ...]
+    fields: dict[str, Any]  # each mapped impact field, to be cleared (None)
+    comment: Comment  # the text our comment should say now, and its marker
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "issue_key": self.issue_key,
+            "change_id": self.change_id,
+            "version": self.version,
+            "labels_remove": list(self.labels_remove),
+            "fields": dict(self.fields),
+            "comment": asdict(self.comment),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> UnflagPayload:
+        if not isinstance(data, dict):
+            raise InvalidJob("payload must be an object")
+        comment = data.get("comment")
+        if not isinstance(comment, dict) or not isinstance(comment.get("text"), str):
+            raise InvalidJob("comment needs a text")
+        if not comment.get("marker"):
+            raise InvalidJob("comment needs a marker: it is how our comment is found")
+        fields = data.get("fields") or {}
+        if not isinstance(fields, dict):
+            raise InvalidJob("fields must be an object")
+        change_id, version = data.get("change_id"), data.get("version")
+        if not isinstance(change_id, int) or not isinstance(version, int):
+            raise InvalidJob("change_id and version must be integers")
+        return cls(
+            issue_key=str(data.get("issue_key") or ""),
+            change_id=change_id,
+            version=version,
+            labels_remove=_strings(data, "labels_remove"),
+            fields=fields,
+            comment=Comment(str(comment["marker"]), comment["text"]),
+        )
+
+
+def unflag_payload_for(jira: JiraFields, change: ScopeChange) -> UnflagPayload:
+    """What Jira should show once a change is judged agreed work: no flag, no price."""
+    marker = f"[scopewatch change {change.id}]"
+    labels = (jira.scope_change_label, jira.approved_label, jira.rejected_label)
+    targets = (jira.impact_hours_field, jira.impact_cost_field)
+    return UnflagPayload(
+        issue_key=change.key,
+        change_id=change.id,
+        version=change.impact_version,
+        labels_remove=tuple(dict.fromkeys(label for label in labels if label)),
+        fields={field: None for field in targets if field},
+        comment=Comment(marker=marker, text=f"{NOT_SCOPE_TEXT}\n\n{marker}"),
+    )
+
+
 def enqueue_writeback(
     conn: Connection,
     mapping: Mapping,
@@ -169,27 +239,33 @@ def enqueue_writeback(
     change: ScopeChange,
     now: datetime,
 ) -> None:
-    key = f"{WRITEBACK}:{change.id}:{change.impact_version}"
+    """Queues what Jira should show for this version: the flag, or (`not-scope`) its removal."""
+    kind = UNFLAG if change.decision == "not-scope" else WRITEBACK
+    key = f"{kind}:{change.id}:{change.impact_version}"
     if change.impact_version > 1:
         # An older version not yet started would only be overwritten by this one; worse, its
         # label edit would come back as a webhook and read as a decision, flip-flopping with ours.
         cancel_writebacks(conn, change.id, f"superseded by {key}", now)
+    payload = (
+        unflag_payload_for(mapping.jira, change).to_json()
+        if kind == UNFLAG
+        else payload_for(mapping.jira, project, baseline, change).to_json()
+    )
     enqueue(
         conn,
         dedupe_key=key,
-        kind=WRITEBACK,
+        kind=kind,
         project_key=project.key,
         issue_id=change.issue_id,
-        payload=payload_for(mapping.jira, project, baseline, change).to_json(),
+        payload=payload,
         now=now,
     )
 
 
 def cancel_writebacks(conn: Connection, change_id: int, reason: str, now: datetime) -> None:
-    """This change's write-backs that no worker has started are dropped, with the reason."""
-    cancel_pending(
-        conn, kind=WRITEBACK, key_prefix=f"{WRITEBACK}:{change_id}:", reason=reason, now=now
-    )
+    """This change's jobs (either kind) that no worker has started are dropped, with the reason."""
+    for kind in (WRITEBACK, UNFLAG):
+        cancel_pending(conn, kind=kind, key_prefix=f"{kind}:{change_id}:", reason=reason, now=now)
 
 
 # --- running a job --------------------------------------------------------------------------------
@@ -245,6 +321,35 @@ def _comment(client: JiraClient, ref: str, comment: Comment) -> None:
         client.update_comment(ref, str(existing["id"]), body)
 
 
+def execute_unflag(client: JiraClient, job: Job) -> Executed:
+    """Takes the flag off the ticket, each step safe to run any number of times."""
+    payload = UnflagPayload.from_json(job.payload)
+    ref = str(job.issue_id or payload.issue_key or "")
+    if not ref:
+        raise InvalidJob("no issue to write to")
+    try:
+        # Removing a label the ticket lacks, or clearing an empty field, changes nothing.
+        client.edit_issue(ref, labels_remove=payload.labels_remove, fields=dict(payload.fields))
+        marker, text = payload.comment.marker, payload.comment.text
+        ours = next((c for c in client.comments(ref) if marker in c["body"]), None)
+        if ours is not None and not same_comment_text(ours["body"], text):
+            client.update_comment(ref, str(ours["id"]), text)
+        client.delete_property(ref, IMPACT_PROPERTY)  # False when already gone: also fine
+    except JiraRejected as exc:
+        if exc.status == 404:
+            key = payload.issue_key or ref
+            return Executed(written=False, note=f"{key} no longer exists in Jira: nothing written")
+        raise
+    return Executed(written=True)
+
+
+def record_unflagged(conn: Connection, job: Job) -> None:
+    """The flag is off the ticket: this version of the change is what Jira shows."""
+    change_id, version = job.payload.get("change_id"), job.payload.get("version")
+    if isinstance(change_id, int) and isinstance(version, int):
+        mark_written(conn, change_id, version)
+
+
 def record_written(conn: Connection, job: Job) -> None:
     """A write-back now in Jira marks its version of the scope change as written back."""
     value = (job.payload.get("property") or {}).get("value") or {}
@@ -254,5 +359,6 @@ def record_written(conn: Connection, job: Job) -> None:
 
 
 KINDS: dict[str, JobKind] = {
-    WRITEBACK: JobKind(execute=execute, on_done=record_written, calls=CALLS_PER_JOB)
+    WRITEBACK: JobKind(execute=execute, on_done=record_written, calls=CALLS_PER_JOB),
+    UNFLAG: JobKind(execute=execute_unflag, on_done=record_unflagged, calls=CALLS_PER_UNFLAG),
 }

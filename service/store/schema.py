@@ -260,6 +260,8 @@ scope_changes = Table(
     Column("withdrawn", Boolean, nullable=False, server_default="0"),  # the issue was deleted
     Column("impact_version", Integer, nullable=False, server_default="1"),  # bumped on re-pricing
     Column("written_version", Integer, nullable=False, server_default="0"),  # last one in Jira
+    Column("decided_by", String(200)),  # who took the decision in force (see scope_decisions)
+    Column("decision_channel", String(10)),  # jira|api|cli|web|email
     UniqueConstraint("project_key", "issue_id"),
     # Every issue event asks for the changes of its issue, in any project.
     Index("ix_scope_changes_issue_id", "issue_id"),
@@ -357,4 +359,23 @@ people = Table(
     metadata,
     Column("id", String(200), primary_key=True),  # accountId on Cloud, name on Data Center
     Column("display_name", String(300), nullable=False),
+)
+
+
+# Every decision on a scope change, as it was taken: who, when, through which channel, from what
+# to what, and the note. Written only by `scope.audit`; `scope_changes` holds the one in force.
+scope_decisions = Table(
+    "scope_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("change_id", Integer, nullable=False),
+    Column("project_key", String(40), nullable=False),
+    Column("issue_key", String(60), nullable=False),
+    Column("from_decision", String(10), nullable=False),
+    Column("to_decision", String(10), nullable=False),
+    Column("channel", String(10), nullable=False),  # jira|api|cli|web|email
+    Column("decided_by", String(200)),
+    Column("note", Text),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_scope_decisions_change_id", "change_id"),
 )

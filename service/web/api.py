@@ -26,6 +26,8 @@ from service.web.errors import error_response
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_BODY = 64 * 1024  # a decision with a 2000-character note is a few kilobytes
+API_USER = "admin API"  # who decided, in the audit, when the body does not say ("by")
+BY_MAX_CHARS = 200
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -77,7 +79,7 @@ def decision(key: str, issue: str) -> tuple[Response, int]:
     if len(raw) > MAX_BODY:
         return error_response(413, f"body larger than {MAX_BODY} bytes")
     try:
-        wanted, note = _decision_body(raw)
+        wanted, note, by = _decision_body(raw)
     except BadRequest as bad:
         return error_response(400, str(bad))
     runtime = get_runtime()
@@ -85,7 +87,15 @@ def decision(key: str, issue: str) -> tuple[Response, int]:
         with runtime.engine.begin() as conn:
             # Jira keys are upper case; people type them any way.
             change = decide(
-                conn, runtime.mapping, key, issue.upper(), wanted, note, runtime.clock()
+                conn,
+                runtime.mapping,
+                key,
+                issue.upper(),
+                wanted,
+                note,
+                runtime.clock(),
+                channel="api",
+                by=by or API_USER,
             )
     except NotFound as missing:
         return error_response(404, str(missing))
@@ -133,7 +143,7 @@ def _date(name: str, raw: str | None) -> date | None:
         raise BadRequest(f"{name} is not a real date: {raw!r}") from None
 
 
-def _decision_body(raw: bytes) -> tuple[str, str | None]:
+def _decision_body(raw: bytes) -> tuple[str, str | None, str | None]:
     try:
         body: Any = json.loads(raw)
     except ValueError as exc:
@@ -141,11 +151,16 @@ def _decision_body(raw: bytes) -> tuple[str, str | None]:
     if not isinstance(body, dict):
         raise BadRequest('body must be a JSON object like {"decision": "approved"}')
     wanted = body.get("decision")
-    if wanted not in ("approved", "rejected"):
-        raise BadRequest('decision must be "approved" or "rejected"')
+    if wanted not in DECISIONS:
+        raise BadRequest(f"decision must be one of {', '.join(DECISIONS)}")
     note = body.get("note")
     if note is not None and not isinstance(note, str):
         raise BadRequest("note must be a string")
     if note is not None and len(note) > NOTE_MAX_CHARS:
         raise BadRequest(f"note is longer than {NOTE_MAX_CHARS} characters")
-    return wanted, note
+    by = body.get("by")
+    if by is not None and (not isinstance(by, str) or not by.strip()):
+        raise BadRequest("by must be a non-empty string: who decided")
+    if by is not None and len(by) > BY_MAX_CHARS:
+        raise BadRequest(f"by is longer than {BY_MAX_CHARS} characters")
+    return wanted, note, None if by is None else by.strip()

@@ -139,7 +139,10 @@ def test_the_decision_filter(client):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("decision=maybe", "decision must be one of pending, approved, rejected, got 'maybe'"),
+        (
+            "decision=maybe",
+            "decision must be one of pending, approved, rejected, not-scope, got 'maybe'",
+        ),
         ("since=16.11.2026", "since must be a date as YYYY-MM-DD, got '16.11.2026'"),
         ("until=2026-W47-1", "until must be a date as YYYY-MM-DD, got '2026-W47-1'"),
         ("since=2026-02-30", "since is not a real date: '2026-02-30'"),
@@ -182,8 +185,9 @@ def test_a_decision_answers_with_the_change_and_queues_the_jira_marks(client, db
         (b"{not json", "body is not valid JSON"),
         (b"[]", "body must be a JSON object"),
         (b"null", "body must be a JSON object"),
-        (b'{"decision": "pending"}', 'decision must be "approved" or "rejected"'),
-        (b'{"note": "no decision"}', 'decision must be "approved" or "rejected"'),
+        (b'{"decision": "maybe"}', "decision must be one of pending, approved, rejected, not-"),
+        (b'{"note": "no decision"}', "decision must be one of pending, approved, rejected, not-"),
+        (b'{"decision": "approved", "by": ""}', "by must be a non-empty string"),
         (b'{"decision": "approved", "note": 5}', "note must be a string"),
         (
             b'{"decision": "approved", "note": "' + b"x" * 2001 + b'"}',
@@ -250,3 +254,23 @@ def test_an_oversized_decision_body_is_refused_unread(client):
         headers=AUTH,
     )
     assert error_of(response) == (413, "body larger than 65536 bytes")
+
+
+def test_a_flag_taken_back_and_reopened_through_the_api_is_audited(client, db):
+    url = "/api/projects/ACME/scope-changes/ACME-01/decision"
+    response = client.post(url, json={"decision": "not-scope", "note": "kickoff"}, headers=AUTH)
+    assert response.status_code == 200
+    change = response.get_json()
+    assert (change["decision"], change["decision_channel"], change["decided_by"]) == (
+        "not-scope", "api", "admin API",
+    )  # fmt: skip
+    listed = keys(client.get("/api/projects/ACME/scope-changes?decision=not-scope", headers=AUTH))
+    assert listed == ["ACME-01"]
+    body = {"decision": "pending", "by": "ops@agency.example"}
+    reopened = client.post(url, json=body, headers=AUTH).get_json()
+    assert (reopened["decision"], reopened["decided_by"]) == ("pending", "ops@agency.example")
+    with db.begin() as conn:
+        trail = conn.execute(
+            select(schema.scope_decisions.c.from_decision, schema.scope_decisions.c.to_decision)
+        ).all()
+    assert [tuple(t) for t in trail] == [("pending", "not-scope"), ("not-scope", "pending")]

@@ -25,6 +25,7 @@ from tests.scope.scope_support import (
 )
 
 LATER = NOW + timedelta(hours=2)
+API: dict[str, Any] = {"channel": "api", "by": "admin API"}
 
 
 def evaluate(db, issue_id: str = "10031", previous=None, now=NOW) -> None:
@@ -287,7 +288,7 @@ def test_both_labels_at_once_decide_nothing(db):
 def test_a_stale_label_does_not_undo_a_newer_api_decision(db):
     new_change(db, labels=["scope-rejected"])
     with db.begin() as conn:
-        decide(conn, MAPPING, "ACME", "ACME-31", "approved", "signed off by phone", LATER)
+        decide(conn, MAPPING, "ACME", "ACME-31", "approved", "signed off by phone", LATER, **API)
     # An unrelated edit arrives before our label job reached Jira: the old label is still there.
     change_and_edit(db, now=LATER, summary="Export invoices as PDF (A4)")
     changes, _ = state(db)
@@ -351,7 +352,9 @@ def test_no_growth_is_recorded_for_excluded_types(db):
 def test_deciding_sets_the_decision_and_queues_the_marks(db):
     new_change(db)
     with db.begin() as conn:
-        result = decide(conn, MAPPING, "ACME", "ACME-31", "rejected", "not this quarter", LATER)
+        result = decide(
+            conn, MAPPING, "ACME", "ACME-31", "rejected", "not this quarter", LATER, **API
+        )
     assert (result["decision"], result["decision_note"], result["written_back"]) == (
         "rejected", "not this quarter", False,
     )  # fmt: skip
@@ -365,8 +368,8 @@ def test_deciding_sets_the_decision_and_queues_the_marks(db):
 def test_deciding_the_same_way_again_only_updates_the_note(db):
     new_change(db)
     with db.begin() as conn:
-        decide(conn, MAPPING, "ACME", "ACME-31", "approved", "ok", LATER)
-        decide(conn, MAPPING, "ACME", "ACME-31", "approved", "ok, confirmed by mail", LATER)
+        decide(conn, MAPPING, "ACME", "ACME-31", "approved", "ok", LATER, **API)
+        decide(conn, MAPPING, "ACME", "ACME-31", "approved", "ok, confirmed by mail", LATER, **API)
     changes, jobs = state(db)
     assert changes[0]["decision_note"] == "ok, confirmed by mail"
     assert changes[0]["impact_version"] == 2 and len(jobs) == 2
@@ -378,14 +381,14 @@ def test_deciding_the_same_way_again_only_updates_the_note(db):
 def test_deciding_on_nothing_is_not_found(db, project, issue):
     new_change(db)
     with db.begin() as conn, pytest.raises(NotFound):
-        decide(conn, MAPPING, project, issue, "approved", None, LATER)
+        decide(conn, MAPPING, project, issue, "approved", None, LATER, **API)
 
 
 def test_a_withdrawn_change_cannot_be_decided(db):
     new_change(db)
     change_and_edit(db, now=LATER, deleted=True)
     with db.begin() as conn, pytest.raises(NotFound):
-        decide(conn, MAPPING, "ACME", "ACME-31", "approved", None, LATER)
+        decide(conn, MAPPING, "ACME", "ACME-31", "approved", None, LATER, **API)
 
 
 def test_the_listing_has_the_contracts_shape_and_filters(db):
@@ -397,7 +400,7 @@ def test_the_listing_has_the_contracts_shape_and_filters(db):
                 )
             )
             evaluate_issue(conn, MAPPING, f"1000{n}", NOW)
-        decide(conn, MAPPING, "ACME", "ACME-02", "approved", None, NOW)
+        decide(conn, MAPPING, "ACME", "ACME-02", "approved", None, NOW, **API)
         everything = list_changes(conn, "ACME")
         approved = list_changes(conn, "ACME", decision="approved")
         window = list_changes(
@@ -415,7 +418,7 @@ def test_the_listing_has_the_contracts_shape_and_filters(db):
         "created": "2026-11-02T12:00:00+00:00", "detected_at": "2026-11-16T10:00:00+00:00",
         "hours": 10.0, "hours_source": "estimate", "cost": 800.0, "currency": "EUR",
         "schedule_days": 0.4, "decision": "pending", "written_back": False,
-        "decided_at": None, "decision_note": None,
+        "decided_at": None, "decided_by": None, "decision_channel": None, "decision_note": None,
     }  # fmt: skip
 
 

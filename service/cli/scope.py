@@ -1,0 +1,62 @@
+"""`scopewatch scope …`: deciding on a scope change from the command line (audited)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+import click
+
+from service.cli.commands import UserError, friendly, require_migrated, runtime
+
+
+def operator() -> str:
+    """Who runs the command, for the audit trail: the login of the shell."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return os.environ.get("USER") or "cli"
+
+
+@click.group("scope")
+def scope() -> None:
+    """Scope changes: decide, reopen, take a flag back."""
+
+
+@scope.command("decide")
+@click.argument("issue_key")
+@click.argument("decision", type=click.Choice(["approved", "rejected", "not-scope", "pending"]))
+@click.option("--note", default=None, help="why, in a sentence (kept in the audit trail)")
+@friendly
+def scope_decide(issue_key: str, decision: str, note: str | None) -> None:
+    """Decide a scope change: approved, rejected, not-scope (agreed work: the flag comes off
+    the ticket) or pending (reopen: the flag comes back)."""
+    from service.scope.decisions import decide
+    from service.scope.model import Invalid, NotFound
+
+    rt = runtime()
+    require_migrated(rt)
+    key = issue_key.strip().upper()  # Jira keys are upper case; people type them any way
+    project_key = key.rpartition("-")[0]
+    if not project_key:
+        raise UserError(f"{issue_key!r} is not an issue key like ACME-12")
+    if rt.mapping.project(project_key) is None:
+        known = ", ".join(p.key for p in rt.mapping.projects)
+        raise UserError(f"{rt.mapping.source}: no project {project_key!r} (known: {known})")
+    try:
+        with rt.engine.begin() as conn:
+            change = decide(
+                conn,
+                rt.mapping,
+                project_key,
+                key,
+                decision,
+                note,
+                rt.clock(),
+                channel="cli",
+                by=operator(),
+            )
+    except (NotFound, Invalid) as exc:
+        raise UserError(str(exc)) from None
+    jira = "queued for Jira" if not change["written_back"] else "Jira already shows it"
+    click.echo(f"{change['key']}: {change['decision']} (by {change['decided_by']}; {jira})")

@@ -1,0 +1,93 @@
+"""Taking a flag back in Jira, over HTTP against the sandbox: not-scope, then reopening it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from mappings.model import Mapping
+from service.jira.client import JiraClient
+from service.mirror.events import EventContext, apply_snapshot
+from service.outbox import queue as outbox
+from service.scope.decisions import decide
+from service.scope.writeback import KINDS
+from service.store.schema import outbox as outbox_table
+from tests.jira.jira_site import JiraSite
+from tests.support import NOW
+
+PROPERTY = "scopewatch.impact"
+
+
+def flagged(engine: Engine, site: JiraSite, client: JiraClient, mapping: Mapping) -> str:
+    """A story created in Jira after the baseline, mirrored, flagged and marked in Jira."""
+    key = site.create_issue(
+        "ACME", "Export to CSV", "Story", timetracking={"originalEstimate": "6h"}
+    )
+    with engine.begin() as conn:
+        apply_snapshot(EventContext(conn, mapping, NOW), client.get_issue(key), 1)
+    assert outbox.run_due(engine, client, KINDS, now=NOW) == 1
+    return key
+
+
+def decide_now(engine: Engine, mapping: Mapping, key: str, decision: str) -> dict[str, Any]:
+    with engine.begin() as conn:
+        return decide(
+            conn, mapping, "ACME", key, decision, "agreed at kickoff", NOW, channel="cli", by="pat"
+        )
+
+
+def ticket(site: JiraSite, key: str) -> tuple[list[str], Any, Any, Any]:
+    fields = site.issue(key)["fields"]
+    return (
+        fields["labels"],
+        fields["customfield_10150"],
+        fields["customfield_10151"],
+        site.prop(key, PROPERTY),
+    )
+
+
+def ours(site: JiraSite, key: str) -> list[str]:
+    return [c for c in site.comments(key) if "[scopewatch change" in c]
+
+
+def test_not_scope_clears_the_ticket_once_and_pending_puts_the_flag_back(
+    sqlite_engine: Engine, site: JiraSite, jira_client: JiraClient, mapping: Mapping
+) -> None:
+    key = flagged(sqlite_engine, site, jira_client, mapping)
+    labels, hours, cost, prop = ticket(site, key)
+    assert ("scope-change" in labels, hours, prop is not None) == (True, 6.0, True)
+
+    change = decide_now(sqlite_engine, mapping, key, "not-scope")
+    assert change["written_back"] is False
+    assert outbox.run_due(sqlite_engine, jira_client, KINDS, now=NOW) == 1
+
+    assert ticket(site, key) == ([], None, None, None)
+    (comment,) = ours(site, key)
+    assert "Not a scope change: judged to be agreed work" in comment
+    assert "Pending your approval" not in comment
+    with sqlite_engine.connect() as conn:
+        job = (
+            conn.execute(select(outbox_table).where(outbox_table.c.kind == "unflag"))
+            .mappings()
+            .one()
+        )
+    assert job["status"] == "done"
+
+    # A worker that dies after its Jira calls runs the job again: nothing changes twice.
+    site.clear_log()
+    again = outbox.Job.from_row({**job, "attempts": 1})
+    assert KINDS["unflag"].execute(jira_client, again).written is True
+    assert ticket(site, key) == ([], None, None, None)
+    assert len(ours(site, key)) == 1
+    assert not any(r["method"] == "POST" for r in site.log())  # no second comment
+    assert not any(r["method"] == "PUT" and "/comment/" in r["path"] for r in site.log())
+
+    decide_now(sqlite_engine, mapping, key, "pending")
+    assert outbox.run_due(sqlite_engine, jira_client, KINDS, now=NOW) == 1
+
+    labels, hours, cost, prop = ticket(site, key)
+    assert (labels, hours, cost) == (["scope-change"], 6.0, 510.0)
+    assert prop["decision"] == "pending"
+    (comment,) = ours(site, key)
+    assert "Pending your approval" in comment
