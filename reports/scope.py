@@ -25,16 +25,18 @@ def changes_at(changes: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:
     A change exists from its issue's Jira creation (our detection time when Jira's is missing).
     A decision taken after `at` was still pending at `at`. Withdrawn changes (their issue was
     deleted) are left out everywhere: the work will not happen and nobody can decide on it; so
-    are changes judged agreed work (`not-scope`) from that decision on: they are no change.
+    are changes judged agreed work (`not-scope`): a correction, not an event, they never were a
+    change and count as baseline (`baseline_hours_by_issue`), whenever the judgement came.
     """
     born = changes["created"].fillna(changes["detected_at"])
-    live = changes[(born < at) & ~changes["withdrawn"]].copy()
+    live = changes[(born < at) & ~changes["withdrawn"] & (changes["decision"] != NOT_SCOPE)]
+    live = live.copy()
     decided_later = live["decided_at"].notna() & (live["decided_at"] >= at)
     # No decision recorded is the table's default: pending.
     decision = live["decision"].astype(object).fillna("pending")
     live["decision"] = decision.where(~decided_later, "pending")
     live["born"] = born[live.index]
-    return live[live["decision"] != NOT_SCOPE]
+    return live
 
 
 def baseline_hours_by_issue(frames: Frames, project: Project, mapping: Mapping) -> pd.Series:
@@ -43,12 +45,34 @@ def baseline_hours_by_issue(frames: Frames, project: Project, mapping: Mapping) 
     A captured baseline is its own record of the estimates. With only the mapping's date, the
     baseline is the project's issues that existed then (not excluded types, not flagged as
     changes), at their estimate before any recorded growth: growth is reported on its own.
+    Either way, changes judged agreed work (`not-scope`) are baseline issues too.
     """
     if not frames.baseline_items.empty:
         items = frames.baseline_items
-        return pd.Series(issue_hours(items, project, mapping).values, index=items["issue_id"])
+        captured = pd.Series(issue_hours(items, project, mapping).values, index=items["issue_id"])
+        return _with_agreed_work(captured, frames, project, mapping)
     if project.baseline is None:
         return pd.Series(dtype="float64")
+    return _with_agreed_work(_dated_baseline(frames, project, mapping), frames, project, mapping)
+
+
+def _with_agreed_work(
+    hours: pd.Series, frames: Frames, project: Project, mapping: Mapping
+) -> pd.Series:
+    """`hours` and the issues of changes judged agreed work, at their estimate now."""
+    changes = frames.scope_changes
+    agreed = changes[(changes["decision"] == NOT_SCOPE) & ~changes["withdrawn"]]["issue_id"]
+    agreed = agreed[~agreed.isin(hours.index)]
+    if agreed.empty:
+        return hours
+    issues = frames.issues[frames.issues["id"].isin(agreed)]
+    issues = issues[~issues["issue_type"].astype(object).isin(project.exclude_types)]
+    extra = pd.Series(issue_hours(issues, project, mapping).values, index=issues["id"])
+    return pd.concat([hours, extra]) if not hours.empty else extra
+
+
+def _dated_baseline(frames: Frames, project: Project, mapping: Mapping) -> pd.Series:
+    assert project.baseline is not None
     issues = frames.issues
     cutoff = utc(project.baseline)
     in_baseline = (
@@ -135,11 +159,11 @@ def changes_over_time(changes: pd.DataFrame, ends: list[pd.Timestamp]) -> dict[s
     decision = changes["decision"].astype(object).fillna("pending").to_numpy()
     at = micros(pd.Series(ends, dtype=changes["created"].dtype))[:, None]
     live = (born < at) & changes["created"].fillna(changes["detected_at"]).notna().to_numpy()
-    live &= ~changes["withdrawn"].to_numpy()
+    live &= ~changes["withdrawn"].to_numpy() & (decision != NOT_SCOPE)
     # the recorded decision holds once taken, or always when we do not know when it was taken
     taken = changes["decided_at"].isna().to_numpy() | (decided < at)
     approved = live & taken & (decision == "approved")
-    kept = live & ~(taken & np.isin(decision, ("rejected", NOT_SCOPE)))
+    kept = live & ~(taken & (decision == "rejected"))
     hours = changes["hours"].fillna(0).to_numpy()
     cost = changes["cost"].fillna(0).to_numpy()
     return {"approved_cost": approved @ cost, "kept_hours": kept @ hours}

@@ -6,8 +6,10 @@ non-zero exit; tracebacks are for bugs, not for bad input.
 
 from __future__ import annotations
 
+import getpass
 import importlib
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -61,6 +63,14 @@ def friendly(func: F) -> F:
 
 def runtime(settings: Settings | None = None) -> Runtime:
     return Runtime.from_settings(settings)
+
+
+def operator() -> str:
+    """Who runs the command, for the audit trail: the login of the shell."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return os.environ.get("USER") or "cli"
 
 
 def require_migrated(rt: Runtime) -> None:
@@ -262,6 +272,8 @@ def baseline_capture(project_key: str, name: str | None) -> None:
             name=name,
             now=rt.clock(),
             progress=progress,
+            by=operator(),
+            channel="cli",
         )
     emit(summary, as_json=False)
 

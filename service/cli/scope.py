@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import getpass
-import os
-
 import click
 
-from service.cli.commands import UserError, friendly, require_migrated, runtime
-
-
-def operator() -> str:
-    """Who runs the command, for the audit trail: the login of the shell."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry in some containers
-        return os.environ.get("USER") or "cli"
+from service.cli.commands import UserError, friendly, operator, require_migrated, runtime
 
 
 @click.group("scope")

@@ -4,6 +4,11 @@ Jira is read first, page by page, with only the fields a baseline keeps; the dat
 once at the end, in one short transaction, so a capture that fails half-way leaves nothing behind
 and never holds the write lock while waiting on Jira. Each capture is a new version per project:
 the newest one is what the scope engine compares against.
+
+A capture says "this is the agreed scope": a change still pending whose issue it takes in is
+agreed work now, so in the same transaction it is decided `not-scope` (audited, with the
+baseline's name in the note) and its flag is queued to come off the ticket. Counted once, as
+baseline, never again as a pending change. Approved and rejected changes keep their decision.
 """
 
 from __future__ import annotations
@@ -13,14 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, false, func, insert, select
 
 from mappings.model import Mapping, Project
 from reports import formats
 from reports.hours import hours_of
 from service.jira.client import JiraClient
 from service.jira.payloads import issue_row
-from service.store.schema import baseline_items, baselines
+from service.scope.decisions import apply_decision
+from service.scope.model import ScopeChange
+from service.store.schema import baseline_items, baselines, scope_changes
 
 LARGEST_PAGE = 1000  # Jira lowers it to its own ceiling (Cloud: 100 with fields; DC: 1000)
 
@@ -36,6 +43,7 @@ class BaselineSummary:
     issues: int
     hours: float  # priced issues only, types in `exclude_types` left out
     unestimated: int  # issues counted as scope that have no hours by any rule
+    unflagged: int = 0  # pending changes taken in, now decided not-scope
 
 
 def capture_fields(mapping: Mapping) -> list[str]:
@@ -53,7 +61,11 @@ def capture_baseline(
     name: str | None = None,
     now: datetime,
     progress: Progress | None = None,
+    by: str | None = None,
+    channel: str = "cli",
 ) -> BaselineSummary:
+    """Captures the project's issues as a new baseline version; `by` and `channel` are who
+    asked and how, for the audit of the pending changes it turns to not-scope."""
     project = mapping.project(project_key)
     if project is None:
         raise ValueError(f"{mapping.source}: no project {project_key!r}")
@@ -69,6 +81,8 @@ def capture_baseline(
         ).scalar_one()
         if items:
             conn.execute(insert(baseline_items), [{**i, "baseline_id": baseline_id} for i in items])
+        taken = {item["issue_id"] for item in items}
+        unflagged = _take_in_pending(conn, mapping, project, taken, label, now, by, channel)
     hours = [_hours(item, project, mapping) for item in items if _counts(item, project)]
     return BaselineSummary(
         project_key=project_key,
@@ -78,7 +92,35 @@ def capture_baseline(
         issues=len(items),
         hours=round(sum(h for h in hours if h is not None), 1),
         unestimated=sum(1 for h in hours if h is None),
+        unflagged=unflagged,
     )
+
+
+def _take_in_pending(
+    conn: Connection,
+    mapping: Mapping,
+    project: Project,
+    taken: set[str],
+    name: str,
+    now: datetime,
+    by: str | None,
+    channel: str,
+) -> int:
+    """Pending changes whose issue the new baseline holds become not-scope; how many did."""
+    pending = conn.execute(
+        select(scope_changes).where(
+            scope_changes.c.project_key == project.key,
+            scope_changes.c.decision == "pending",
+            scope_changes.c.withdrawn == false(),
+        )
+    ).mappings()
+    changes = [ScopeChange.from_row(row) for row in pending if row["issue_id"] in taken]
+    note = f"taken into baseline {name}"
+    for change in changes:
+        apply_decision(
+            conn, mapping, project, change, "not-scope", note, now, channel=channel, by=by
+        )
+    return len(changes)
 
 
 def list_baselines(conn: Connection, project_key: str) -> list[dict[str, Any]]:

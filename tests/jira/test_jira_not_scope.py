@@ -10,9 +10,13 @@ from mappings.model import Mapping
 from service.jira.client import JiraClient
 from service.mirror.events import EventContext, apply_snapshot
 from service.outbox import queue as outbox
+from service.scope.capture import capture_baseline
+from service.scope.changes import list_changes
 from service.scope.decisions import decide
 from service.scope.writeback import KINDS
+from service.store.engine import reader
 from service.store.schema import outbox as outbox_table
+from service.store.schema import scope_decisions
 from tests.jira.jira_site import JiraSite
 from tests.support import NOW
 
@@ -91,3 +95,33 @@ def test_not_scope_clears_the_ticket_once_and_pending_puts_the_flag_back(
     assert prop["decision"] == "pending"
     (comment,) = ours(site, key)
     assert "Pending your approval" in comment
+
+
+def test_a_baseline_capture_takes_in_pending_changes_and_clears_their_flags(
+    sqlite_engine: Engine, site: JiraSite, jira_client: JiraClient, mapping: Mapping
+) -> None:
+    pending = flagged(sqlite_engine, site, jira_client, mapping)
+    approved = flagged(sqlite_engine, site, jira_client, mapping)
+    decide_now(sqlite_engine, mapping, approved, "approved")
+    assert outbox.run_due(sqlite_engine, jira_client, KINDS, now=NOW) == 1
+
+    summary = capture_baseline(
+        sqlite_engine, jira_client, mapping, "ACME", name="Re-plan", now=NOW, by="pat"
+    )
+
+    assert summary.unflagged == 1
+    with reader(sqlite_engine) as conn:
+        left = {c["key"]: c for c in list_changes(conn, "ACME")}
+        d = scope_decisions.c
+        audited = conn.execute(
+            select(d.issue_key, d.to_decision, d.channel, d.decided_by, d.note).where(
+                d.to_decision == "not-scope"
+            )
+        ).all()
+    assert (left[pending]["decision"], left[approved]["decision"]) == ("not-scope", "approved")
+    assert [tuple(a) for a in audited] == [
+        (pending, "not-scope", "cli", "pat", "taken into baseline Re-plan")
+    ]
+    assert outbox.run_due(sqlite_engine, jira_client, KINDS, now=NOW) == 1
+    assert ticket(site, pending) == ([], None, None, None)
+    assert "scope-approved" in ticket(site, approved)[0]  # a decided change keeps its flag

@@ -97,3 +97,24 @@ def test_many_old_blockers_name_the_worst_five_and_count_the_rest():
         "A-3 has been blocked for 9 days",
         "3 more items blocked for over 5 days",
     ]
+
+
+def test_a_decision_waits_from_when_scopewatch_flagged_it_not_from_jira_creation():
+    months_ago = datetime(2026, 8, 20, 9, tzinfo=UTC)
+    frames = frames_from_records(
+        scope_changes=[
+            # An old issue flagged on first contact, the day before the period's end.
+            {"issue_id": "4", "key": "A-4", "summary": "Kickoff", "created": months_ago,
+             "detected_at": t(22)},
+            # Flagged long ago, reopened (decided `pending`) three days before the end.
+            {"issue_id": "5", "key": "A-5", "summary": "Search", "created": months_ago,
+             "detected_at": t(1), "decision": "pending", "decided_at": t(20)},
+            # Flagged long ago and never decided: overdue, counted from the flagging.
+            {"issue_id": "6", "key": "A-6", "summary": "Reports", "created": months_ago,
+             "detected_at": t(13)},
+        ],
+    )  # fmt: skip
+    assert risks(frames) == [
+        {"title": "A decision on A-6 is overdue",
+         "why": 'The scope change "Reports" has waited 9 days for approval or rejection.'},
+    ]  # fmt: skip

@@ -129,3 +129,24 @@ def test_changes_this_week_by_jira_created_not_detection():
     scope = calculate_scope(frames, MAPPING, PROJECT, WEEK)
     assert [c["key"] for c in scope["changes_this_week"]] == ["A-2"]
     assert scope["pending"]["count"] == 2 and scope["current_hours"] == 5.0
+
+
+def test_a_change_judged_agreed_work_counts_as_baseline_and_never_as_a_change():
+    frames = frames_from_records(
+        issues=[
+            {"id": "1", "issue_type": "Story", "created": t(1)},  # 8 h, in the baseline by date
+            {"id": "2", "issue_type": "Story", "created": t(10),
+             "original_estimate_seconds": 3 * 3600},
+            {"id": "3", "issue_type": "Story", "created": t(11),
+             "original_estimate_seconds": 5 * 3600},
+        ],
+        scope_changes=[
+            # judged agreed work after the week: a correction, so not pending in that week either
+            {"issue_id": "2", "key": "A-2", "created": t(10), "hours": 3.0, "cost": 150.0,
+             "decision": "not-scope", "decided_at": t(25)},
+            {"issue_id": "3", "key": "A-3", "created": t(11), "hours": 5.0, "cost": 250.0},
+        ],
+    )  # fmt: skip
+    scope = calculate_scope(frames, MAPPING, PROJECT, WEEK)
+    assert (scope["baseline_hours"], scope["current_hours"]) == (11.0, 16.0)
+    assert scope["pending"] == {"count": 1, "hours": 5.0, "cost": 250.0}
