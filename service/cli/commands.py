@@ -346,11 +346,19 @@ def mappings_check(path: str | None) -> None:
         click.echo(f"warning: {warning}", err=True)
     if settings.jira_configured:
         from service.jira.client import JiraClient, missing_custom_fields
+        from service.scope.first_contact import baseline_date_warning
+        from service.store.clock import system_clock
 
-        missing = missing_custom_fields(JiraClient.from_settings(settings, mapping), mapping)
+        client = JiraClient.from_settings(settings, mapping)
+        missing = missing_custom_fields(client, mapping)
         if missing:
             raise UserError(f"{mapping.source}: custom fields not in Jira: {', '.join(missing)}")
         click.echo("custom fields: all found in Jira")
+        for i, project in enumerate(mapping.projects):
+            flags = baseline_date_warning(client, project, system_clock())
+            if flags:
+                where = f"{mapping.source}: projects[{i}] ({project.key})"
+                click.echo(f"warning: {where}: {flags}", err=True)
     projects = ", ".join(p.key for p in mapping.projects)
     click.echo(f"{mapping.source}: OK ({len(mapping.projects)} projects: {projects})")
 

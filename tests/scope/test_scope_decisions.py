@@ -122,3 +122,14 @@ def test_every_channel_and_only_known_ones(db):
                 channel=channel, by="client@acme.example",
             )  # fmt: skip
     assert [(t[1], t[2]) for t in trail(db)] == [("rejected", "web"), ("rejected", "email")]
+
+
+def test_the_first_contact_count_asks_for_issues_after_the_date_as_a_period():
+    from service.scope.first_contact import created_after_jql
+    from tests.scope.scope_support import ACME, UNDATED
+
+    # 76 days and 1 hour before NOW: the same instant in every user's time zone.
+    assert created_after_jql(ACME, NOW) == (
+        'project = "ACME" AND created > "-109500m" AND issuetype not in ("Bug")'
+    )
+    assert created_after_jql(UNDATED, NOW) is None
