@@ -486,9 +486,11 @@ def export_scope_changes(project_key: str, fmt: str, out: str | None) -> None:
 
     rt = runtime()
     require_migrated(rt)
-    require_project(rt, project_key)
+    project = require_project(rt, project_key)
     with reader(rt.engine) as conn:
-        data = export_changes(conn, project_key, fmt)
+        data = export_changes(
+            conn, project.key, fmt, tz=project.digest.tz, jira_url=rt.settings.jira_url
+        )
     with output(out, binary=True) as handle:
         handle.write(data)
 

@@ -218,7 +218,10 @@ def _send_digest(rt: Any, out: Path, received: list[bytes]) -> None:
         assert isinstance(message, EmailMessage)
         say(f"   subject: {message['Subject']}")
     with reader(rt.engine) as conn:
-        files["scope-changes.csv"] = export_scope_changes(conn, "ACME", "csv")
+        project = rt.mapping.project("ACME")
+        files["scope-changes.csv"] = export_scope_changes(
+            conn, "ACME", "csv", tz=project.digest.tz, jira_url=rt.settings.jira_url
+        )
     for name, data in files.items():
         (out / name).write_bytes(data)
     say(f"   emails received by the SMTP sink: {len(received)}")
