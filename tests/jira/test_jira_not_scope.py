@@ -56,21 +56,21 @@ def ours(site: JiraSite, key: str) -> list[str]:
 
 
 def test_not_scope_clears_the_ticket_once_and_pending_puts_the_flag_back(
-    sqlite_engine: Engine, site: JiraSite, jira_client: JiraClient, mapping: Mapping
+    engine: Engine, site: JiraSite, jira_client: JiraClient, mapping: Mapping
 ) -> None:
-    key = flagged(sqlite_engine, site, jira_client, mapping)
+    key = flagged(engine, site, jira_client, mapping)
     labels, hours, cost, prop = ticket(site, key)
     assert ("scope-change" in labels, hours, prop is not None) == (True, 6.0, True)
 
-    change = decide_now(sqlite_engine, mapping, key, "not-scope")
+    change = decide_now(engine, mapping, key, "not-scope")
     assert change["written_back"] is False
-    assert outbox.run_due(sqlite_engine, jira_client, KINDS, now=NOW) == 1
+    assert outbox.run_due(engine, jira_client, KINDS, now=NOW) == 1
 
     assert ticket(site, key) == ([], None, None, None)
     (comment,) = ours(site, key)
     assert "Not a scope change: judged to be agreed work" in comment
     assert "Pending your approval" not in comment
-    with sqlite_engine.connect() as conn:
+    with engine.connect() as conn:
         job = (
             conn.execute(select(outbox_table).where(outbox_table.c.kind == "unflag"))
             .mappings()
@@ -87,8 +87,8 @@ def test_not_scope_clears_the_ticket_once_and_pending_puts_the_flag_back(
     assert not any(r["method"] == "POST" for r in site.log())  # no second comment
     assert not any(r["method"] == "PUT" and "/comment/" in r["path"] for r in site.log())
 
-    decide_now(sqlite_engine, mapping, key, "pending")
-    assert outbox.run_due(sqlite_engine, jira_client, KINDS, now=NOW) == 1
+    decide_now(engine, mapping, key, "pending")
+    assert outbox.run_due(engine, jira_client, KINDS, now=NOW) == 1
 
     labels, hours, cost, prop = ticket(site, key)
     assert (labels, hours, cost) == (["scope-change"], 6.0, 510.0)
@@ -98,19 +98,19 @@ def test_not_scope_clears_the_ticket_once_and_pending_puts_the_flag_back(
 
 
 def test_a_baseline_capture_takes_in_pending_changes_and_clears_their_flags(
-    sqlite_engine: Engine, site: JiraSite, jira_client: JiraClient, mapping: Mapping
+    engine: Engine, site: JiraSite, jira_client: JiraClient, mapping: Mapping
 ) -> None:
-    pending = flagged(sqlite_engine, site, jira_client, mapping)
-    approved = flagged(sqlite_engine, site, jira_client, mapping)
-    decide_now(sqlite_engine, mapping, approved, "approved")
-    assert outbox.run_due(sqlite_engine, jira_client, KINDS, now=NOW) == 1
+    pending = flagged(engine, site, jira_client, mapping)
+    approved = flagged(engine, site, jira_client, mapping)
+    decide_now(engine, mapping, approved, "approved")
+    assert outbox.run_due(engine, jira_client, KINDS, now=NOW) == 1
 
     summary = capture_baseline(
-        sqlite_engine, jira_client, mapping, "ACME", name="Re-plan", now=NOW, by="pat"
+        engine, jira_client, mapping, "ACME", name="Re-plan", now=NOW, by="pat"
     )
 
     assert summary.unflagged == 1
-    with reader(sqlite_engine) as conn:
+    with reader(engine) as conn:
         left = {c["key"]: c for c in list_changes(conn, "ACME")}
         d = scope_decisions.c
         audited = conn.execute(
@@ -122,6 +122,6 @@ def test_a_baseline_capture_takes_in_pending_changes_and_clears_their_flags(
     assert [tuple(a) for a in audited] == [
         (pending, "not-scope", "cli", "pat", "taken into baseline Re-plan")
     ]
-    assert outbox.run_due(sqlite_engine, jira_client, KINDS, now=NOW) == 1
+    assert outbox.run_due(engine, jira_client, KINDS, now=NOW) == 1
     assert ticket(site, pending) == ([], None, None, None)
     assert "scope-approved" in ticket(site, approved)[0]  # a decided change keeps its flag
