@@ -126,6 +126,9 @@ _DECISION_SENTENCES: dict[str, str] = {
     "pending": "Pending your approval.",
     "approved": "Approved: added to the agreed scope and the budget.",
     "rejected": "Rejected: not part of the agreed scope.",
+    # Not used on a flagged ticket (the `unflag` job replaces the whole comment with
+    # NOT_SCOPE_TEXT), but every decision has its sentence.
+    "not-scope": "Judged to be agreed work: not a scope change.",
 }
 NOT_SCOPE_TEXT = (
     "Not a scope change: judged to be agreed work, so it is part of the baseline and adds "
