@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import getpass
+import io
 
 import pytest
 from click.testing import CliRunner
@@ -75,3 +77,22 @@ def test_scope_decide_says_what_is_wrong_in_one_line(run, args, message):
 def test_scope_decide_refuses_an_unknown_decision(run):
     result = run("scope", "decide", "ACME-31", "maybe")
     assert result.exit_code == 2 and "'maybe' is not one of" in result.output
+
+
+def test_export_shows_the_decision_and_links_to_jira(run, monkeypatch, tmp_path):
+    monkeypatch.setenv("SCOPEWATCH_JIRA_URL", "https://acme.atlassian.net")
+    monkeypatch.setenv("SCOPEWATCH_JIRA_TOKEN", "unused-no-call-is-made")
+    assert run("scope", "decide", "ACME-31", "rejected", "--note", "not this year").exit_code == 0
+    out = tmp_path / "changes.csv"
+
+    result = run("export", "scope-changes", "--project", "ACME", "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    (row,) = csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")))
+    assert (row["Issue"], row["Decision"], row["Decision note"]) == (
+        "ACME-31", "Rejected", "not this year",
+    )  # fmt: skip
+    assert (row["Decided by"], row["Decided through"]) == (getpass.getuser(), "Command line")
+    assert row["Link"] == "https://acme.atlassian.net/browse/ACME-31"
+    # 09:30 UTC in the digest's zone (Europe/Berlin), as a spreadsheet reads a date
+    assert row["Created in Jira"] == "2026-11-16 10:30"
