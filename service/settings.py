@@ -126,6 +126,14 @@ class Settings(BaseModel):
     max_body: PositiveInt = Field(
         default=1_048_576, description="largest webhook body accepted, bytes"
     )
+    secret_key: Annotated[str | None, Secret.VALUE] = Field(
+        default=None,
+        description="signs cockpit sessions and the client's decision links; without it the "
+        "cockpit is off (SCOPEWATCH_INSECURE_DEV=1 uses a fixed development key)",
+    )
+    decision_link_days: PositiveInt = Field(
+        default=14, description="days a decision link in an e-mail stays valid"
+    )
 
     @property
     def jira_configured(self) -> bool:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from service.cli.users import users as users_group
+
 # Only click at import time: `scopewatch --help` and every command pay for what they use, not for
 # pydantic, SQLAlchemy, pandas or matplotlib (issue 15, item 6). Each command imports its own.
 if TYPE_CHECKING:
@@ -490,6 +492,8 @@ def demo(out: str) -> None:
 
     run_demo(Path(out))
 
+
+main.add_command(users_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
