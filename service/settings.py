@@ -204,6 +204,18 @@ def _reason(error: Any) -> str:
     return str(cause) if isinstance(cause, ValueError) else str(error["msg"])
 
 
+# Signs sessions and decision links under SCOPEWATCH_INSECURE_DEV=1 when no key is set: public, so
+# nothing signed with it can be trusted outside one developer's machine.
+DEV_SECRET_KEY = "scopewatch-insecure-development-key"  # noqa: S105
+
+
+def signing_key(settings: Settings) -> str | None:
+    """SCOPEWATCH_SECRET_KEY; in development only, a fixed stand-in; else None (feature off)."""
+    if settings.secret_key:
+        return settings.secret_key
+    return DEV_SECRET_KEY if settings.insecure_dev else None
+
+
 def check_intake(settings: Settings) -> None:
     """Intake must not run unauthenticated by accident."""
     if not settings.webhook_secret and not settings.insecure_dev:

@@ -21,6 +21,7 @@ from service.accounts.users import authenticate
 from service.scope.changes import list_changes
 from service.scope.decisions import NOTE_MAX_CHARS, decide
 from service.scope.model import Invalid, NotFound
+from service.settings import signing_key
 from service.store import schema
 from service.store.engine import reader
 from service.web import sessions
@@ -43,7 +44,7 @@ FILTERS = ("pending", "decided", "week", "all")
 
 @bp.before_request
 def cockpit_on() -> tuple[str, int] | None:
-    if not get_runtime().settings.secret_key and not get_runtime().settings.insecure_dev:
+    if signing_key(get_runtime().settings) is None:
         return render_template(
             "cockpit/message.html",
             title="Cockpit off",

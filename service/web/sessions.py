@@ -17,24 +17,17 @@ from flask import Flask, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from service.accounts.users import User, user_by_id
-from service.settings import Settings
+from service.settings import Settings, signing_key
 from service.web.context import get_runtime
 
-DEV_SECRET_KEY = "scopewatch-insecure-development-key"  # noqa: S105 - only with INSECURE_DEV
 SESSION_HOURS = 12
 F = TypeVar("F", bound=Callable[..., Any])
 
 csrf = CSRFProtect()
 
 
-def secret_key(settings: Settings) -> str | None:
-    if settings.secret_key:
-        return settings.secret_key
-    return DEV_SECRET_KEY if settings.insecure_dev else None
-
-
 def init_app(app: Flask, settings: Settings) -> None:
-    key = secret_key(settings)
+    key = signing_key(settings)
     if key:
         app.secret_key = key
     app.config.update(
