@@ -14,15 +14,17 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from service.demo.run import DIGEST_AT, smtp_sink
+from service.demo.run import DIGEST_AT, _free_port, smtp_sink
 from service.demo.week import AUTH, BOB, Team, play_week
 from service.runtime import Runtime
 from service.settings import Settings
@@ -46,6 +48,7 @@ class World:
     rt: Runtime  # the worker's: Jira and SMTP configured, the clock frozen at the digest's hour
     mail: list[bytes]
     new_change: str  # created after the week was played: pending, for the PM to reject
+    client_change: str  # pending too, for the client to approve from the digest e-mail
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +73,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     upgrade(engine)
     engine.dispose()
     clock = frozen_clock(DIGEST_AT)
+    port = _free_port()  # known before the app starts: the links in its e-mails point to it
     with smtp_sink() as (smtp_port, received):
-        settings = base.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{smtp_port}"})
+        settings = base.model_copy(
+            update={
+                "smtp_url": f"smtp://127.0.0.1:{smtp_port}",
+                "public_url": f"http://127.0.0.1:{port}",
+            }
+        )
         web_rt = Runtime.from_settings(settings, clock=clock)
-        with background(create_app(web_rt)) as url:
+        with background(create_app(web_rt), port=port) as url:
             with SandboxServer(
                 webhook_url=f"{url}/webhooks/jira", webhook_secret=SECRET
             ) as sandbox:
@@ -102,10 +111,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                     component="Frontend",
                     estimate="12h",
                 )
+                by_mail = team.create(
+                    "CSV import of old invoices",
+                    "Story",
+                    assignee=BOB,
+                    component="Backend",
+                    estimate="6h",
+                )
                 sandbox.wait_for_webhooks(timeout=30)
                 run_once(rt)
                 add_user(rt.engine, PM, "pm", PASSWORD, now=DIGEST_AT)
-                yield World(url, sandbox.url, rt, received, extra)
+                yield World(url, sandbox.url, rt, received, extra, by_mail)
                 rt.close()
         web_rt.close()
 
@@ -180,7 +196,8 @@ def test_the_pm_approves_and_rejects_and_jira_shows_both(browser: Any, world: Wo
     browser.get(f"{world.url}/projects/ACME")
     pending = [e.get_attribute("id") for e in browser.find_elements(By.CSS_SELECTOR, "tr[id]")]
     assert f"change-{world.new_change}" in pending
-    approve = next(p.removeprefix("change-") for p in pending if p != f"change-{world.new_change}")
+    ours = {f"change-{world.new_change}", f"change-{world.client_change}"}
+    approve = next(p.removeprefix("change-") for p in pending if p not in ours)
     shot(browser, "project")
     decide(browser, approve, "Approve", "agreed on Tuesday's call")
     assert f"{approve} is now approved." in browser.find_element(By.CSS_SELECTOR, ".flash").text
@@ -220,6 +237,34 @@ def test_the_pm_previews_the_digest_and_sends_it_after_confirming(browser: Any, 
     assert len(world.mail) == 1
     message = email.message_from_bytes(world.mail[0], policy=email.policy.default)
     assert str(message["Subject"]).startswith("[ACME] Week 47")
+
+
+def test_the_client_approves_from_the_e_mail_and_jira_shows_it(browser: Any, world: World):
+    from selenium.webdriver.common.by import By
+
+    from service.mirror.worker import run_once
+
+    assert world.mail, "the digest test sends the mail this one reads"
+    message = email.message_from_bytes(world.mail[-1], policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    plain = body.get_content()
+    section = plain[plain.index(world.client_change) :]
+    link = re.search(r"Approve: (\S+)", section)
+    assert link is not None and link.group(1).startswith(f"{world.url}/decisions/")
+
+    browser.delete_all_cookies()  # the client has no cockpit session
+    browser.get(link.group(1))
+    assert browser.find_element(By.TAG_NAME, "h1").text == f"Approve {world.client_change}?"
+    assert "€" in browser.find_element(By.ID, "price").text
+    shot(browser, "client-decision")
+    browser.find_element(By.ID, "confirm-decision").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Thank you"
+    assert f"{world.client_change} is approved." in browser.find_element(By.TAG_NAME, "p").text
+
+    run_once(world.rt)
+    assert "scope-approved" in labels_in_jira(world, world.client_change)
 
 
 def test_the_pages_fit_a_phone_screen(browser: Any, world: World):
