@@ -44,12 +44,15 @@ FILTERS = ("pending", "decided", "week", "all")
 
 @bp.before_request
 def cockpit_on() -> tuple[str, int] | None:
+    if request.method == "OPTIONS":
+        return None  # Flask answers it with the allowed methods; nothing to protect
     if signing_key(get_runtime().settings) is None:
+        # Off, like the admin API without its token: a page that says how to turn it on.
         return render_template(
             "cockpit/message.html",
             title="Cockpit off",
             message="The cockpit is off: set SCOPEWATCH_SECRET_KEY to sign its sessions.",
-        ), 503
+        ), 404
     if request.method == "POST":
         sessions.protect()
     return None
