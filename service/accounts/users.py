@@ -6,6 +6,7 @@ A "pm" looks, decides and sends; a "viewer" only looks. E-mails are compared in 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -131,35 +132,46 @@ def authenticate(engine: Engine, email: str, password: str, *, now: datetime) ->
 
 
 def issue_token(engine: Engine, email: str, *, now: datetime) -> str:
-    """A new personal API token for `email`, replacing any earlier one; shown once, kept hashed."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    """A new personal API token for `email`, replacing any earlier one; shown once, kept hashed.
+
+    `swp_<selector>_<verifier>`: the selector finds the row, the verifier's SHA-256 is compared
+    in constant time, so neither the lookup nor the comparison tells a guesser anything.
+    """
+    selector, verifier = secrets.token_hex(8), secrets.token_urlsafe(32)
     with engine.begin() as conn:
         row = conn.execute(select(users.c.id).where(users.c.email == normalise(email))).first()
         if row is None:
             raise AccountError(f"no account for {normalise(email)}")
         conn.execute(delete(api_tokens).where(api_tokens.c.user_id == row.id))
         conn.execute(
-            insert(api_tokens).values(user_id=row.id, token_hash=_digest(token), created_at=now)
+            insert(api_tokens).values(
+                user_id=row.id, selector=selector, token_hash=_digest(verifier), created_at=now
+            )
         )
-    return token
+    return f"{TOKEN_PREFIX}{selector}_{verifier}"
 
 
 def user_by_token(engine: Engine, token: str) -> User | None:
-    """The owner of a personal API token, or None. A hash lookup: no timing to learn from."""
+    """The owner of a personal API token, or None."""
     if not token.startswith(TOKEN_PREFIX):
+        return None
+    selector, _, verifier = token.removeprefix(TOKEN_PREFIX).partition("_")
+    if not selector or not verifier:
         return None
     with engine.connect() as conn:
         row = conn.execute(
-            select(users)
+            select(users, api_tokens.c.token_hash)
             .join(api_tokens, api_tokens.c.user_id == users.c.id)
-            .where(api_tokens.c.token_hash == _digest(token))
+            .where(api_tokens.c.selector == selector)
         ).first()
-    return _user(row) if row else None
+    if row is None or not hmac.compare_digest(row.token_hash, _digest(verifier)):
+        return None
+    return _user(row)
 
 
-def _digest(token: str) -> str:
-    # Tokens are 256 random bits: a plain SHA-256 is enough, and lets us look them up.
-    return hashlib.sha256(token.encode()).hexdigest()
+def _digest(verifier: str) -> str:
+    # 256 random bits: a plain SHA-256 is enough (no stretching needed, unlike a password).
+    return hashlib.sha256(verifier.encode()).hexdigest()
 
 
 def _user(row: object) -> User:

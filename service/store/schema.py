@@ -373,13 +373,15 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
-# Personal API tokens: only a SHA-256 of each is kept; one per user, a new one replaces it.
+# Personal API tokens: a public selector finds the row, only a SHA-256 of the secret part is kept;
+# one per user, a new one replaces it.
 api_tokens = Table(
     "api_tokens",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("selector", String(32), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("user_id"),
 )

@@ -1,7 +1,8 @@
 """cockpit accounts
 
 The PM's cockpit needs people who log in (argon2 password hashes), their personal API tokens
-(SHA-256 only) and a count of failed logins to throttle guessing.
+(a public selector and the SHA-256 of the secret part) and a count of failed logins to throttle
+guessing.
 
 Revision ID: 0010
 Revises: 0005
@@ -32,6 +33,7 @@ def upgrade() -> None:
         "api_tokens",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("selector", sa.String(length=32), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -41,7 +43,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
-        sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
+        sa.UniqueConstraint("selector", name=op.f("uq_api_tokens_selector")),
         sa.UniqueConstraint("user_id", name=op.f("uq_api_tokens_user_id")),
     )
     op.create_table(
