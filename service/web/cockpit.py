@@ -184,7 +184,27 @@ def project(key: str) -> str:
         filters=FILTERS,
         jira_url=jira,
         note_max=NOTE_MAX_CHARS,
+        **_state(proj),
     )
+
+
+def _state(project: Project) -> dict[str, Any]:
+    """Blockers and the burn and scope charts of the last full week, as the digest has them."""
+    import base64
+
+    from reports.charts import burn_chart, scope_chart
+    from service.digest.build import build_digest
+
+    rt = get_runtime()
+    try:
+        digest = build_digest(rt, project.key, None, rt.clock())
+    except ValueError:
+        return {"blockers": [], "charts": {}, "week": None}
+    charts = {
+        name: "data:image/png;base64," + base64.b64encode(draw(digest)).decode("ascii")
+        for name, draw in (("burn", burn_chart), ("scope", scope_chart))
+    }
+    return {"blockers": digest["blockers"], "charts": charts, "week": digest["week"]}
 
 
 @bp.post("/projects/<key>/changes/<issue>/decision")

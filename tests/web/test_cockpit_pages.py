@@ -37,7 +37,11 @@ def sink() -> Iterator[tuple[ScriptedSink, str]]:
 @pytest.fixture
 def app(sqlite_url: str, sink: tuple[ScriptedSink, str]) -> Iterator[Any]:
     settings = app_settings(
-        sqlite_url, secret_key=SECRET_KEY, smtp_url=sink[1], mail_from="pm@agency.example"
+        sqlite_url,
+        secret_key=SECRET_KEY,
+        smtp_url=sink[1],
+        mail_from="pm@agency.example",
+        jira_url="https://acme.atlassian.net",
     )
     app = create_app(settings, clock=frozen_clock(NOW))
     add_people(app)
@@ -69,17 +73,29 @@ def test_the_overview_lists_every_project_with_its_pending_decisions(client: Any
 
 def test_the_project_page_filters_changes_and_links_them_to_jira(client: Any, app: Any):
     pending = text_of(client.get("/projects/ACME"))
-    assert "ACME-101" in pending
+    assert 'id="change-ACME-101"' in pending
     assert 'aria-label="Approve ACME-101"' in pending
+    assert 'href="https://acme.atlassian.net/browse/ACME-101"' in pending
     decided = text_of(client.get("/projects/ACME?show=decided"))
-    assert "ACME-101" not in decided and "No scope changes here." in decided
+    assert 'id="change-ACME-101"' not in decided and "No scope changes here." in decided
     token = csrf_of(client, "/projects/ACME")
     client.post(
         "/projects/ACME/changes/ACME-101/decision",
         data={"action": "reject", "note": "not in the contract", "csrf_token": token},
     )
     decided = text_of(client.get("/projects/ACME?show=decided"))
-    assert "ACME-101" in decided and "rejected" in decided and "not in the contract" in decided
+    assert (
+        'id="change-ACME-101"' in decided
+        and "rejected" in decided
+        and "not in the contract" in decided
+    )
+
+
+def test_the_project_page_shows_blockers_and_both_charts(client: Any):
+    page = text_of(client.get("/projects/ACME?show=all"))
+    assert "Blockers at the end of 2026-W47" in page
+    assert page.count('src="data:image/png;base64,') == 2
+    assert 'alt="Budget burn by week for ACME"' in page
 
 
 def test_an_unknown_project_is_a_page_not_a_stack_trace(client: Any):
