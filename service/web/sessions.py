@@ -109,7 +109,10 @@ def safe_next(target: str | None) -> str:
     if not target:
         return url_for("cockpit.home")
     parts = urlsplit(target)
+    # Browsers read "/\\evil.example" as "//evil.example": no backslash at all.
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("cockpit.home")
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
         return url_for("cockpit.home")
     return target
 

@@ -150,18 +150,32 @@ def test_logging_out_and_removing_an_account_both_end_the_session(client: Any, a
     assert client.get("/").status_code == 302
 
 
-def test_the_login_never_sends_the_browser_to_another_site(client: Any):
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:x"]
+)
+def test_the_login_never_sends_the_browser_to_another_site(client: Any, target: str):
     token = csrf_of(client)
+    response = client.post(
+        "/login",
+        data={"email": PM, "password": PASSWORD, "csrf_token": token, "next": target},
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_the_login_goes_back_to_the_page_asked_for(client: Any):
+    asked = client.get("/projects/ACME/feedback").headers["Location"]
+    assert asked == "/login?next=/projects/ACME/feedback"
+    token = csrf_of(client, asked)
     response = client.post(
         "/login",
         data={
             "email": PM,
             "password": PASSWORD,
             "csrf_token": token,
-            "next": "https://evil.example/",
+            "next": "/projects/ACME/feedback",
         },
     )
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/projects/ACME/feedback"
 
 
 def test_without_a_secret_key_the_cockpit_is_off_and_says_why(sqlite_url: str):
