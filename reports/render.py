@@ -3,8 +3,8 @@
 `_view` turns the digest dict into display strings once; the two templates only lay them out, so
 the HTML and the text say the same thing. Everything that came from Jira is ticket text a stranger
 may have typed: it is made single-line and stripped of control characters here, and the HTML
-template escapes it (autoescape on). The only link rendered is the feedback link, and only when it
-is http(s).
+template escapes it (autoescape on). The only links rendered are the feedback link and the signed
+approve/reject links of pending changes, and only when they are http(s).
 """
 
 from __future__ import annotations
@@ -196,7 +196,29 @@ def _view(d: Mapping[str, Any], show: _Show) -> dict[str, Any]:
         ],
         "feedback": _feedback(d.get("feedback") or {}, show),
         "chart_alt": _chart_alt(d, show),
+        "decisions": _decisions(d.get("decisions") or [], show),
     }
+
+
+def _decisions(changes: Sequence[Mapping[str, Any]], show: _Show) -> list[dict[str, Any]]:
+    """Changes awaiting the client, each with its signed approve and reject links (http(s) only)."""
+    rows = []
+    for c in changes:
+        approve, reject = _safe_link(c.get("approve")), _safe_link(c.get("reject"))
+        if not approve or not reject:
+            continue
+        cost = _number(c.get("cost"))
+        rows.append(
+            {
+                "key": _clean(c.get("key")),
+                "summary": _clip(c.get("summary")),
+                "price": "needs estimate" if cost is None else show.money(cost),
+                "hours": show.hours(c.get("hours")),
+                "approve": approve,
+                "reject": reject,
+            }
+        )
+    return rows
 
 
 def _headline(d: Mapping[str, Any]) -> dict[str, Any]:

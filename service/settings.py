@@ -126,6 +126,14 @@ class Settings(BaseModel):
     max_body: PositiveInt = Field(
         default=1_048_576, description="largest webhook body accepted, bytes"
     )
+    secret_key: Annotated[str | None, Secret.VALUE] = Field(
+        default=None,
+        description="signs cockpit sessions and the client's decision links; without it the "
+        "cockpit is off (SCOPEWATCH_INSECURE_DEV=1 uses a fixed development key)",
+    )
+    decision_link_days: PositiveInt = Field(
+        default=14, description="days a decision link in an e-mail stays valid"
+    )
 
     @property
     def jira_configured(self) -> bool:
@@ -194,6 +202,18 @@ def _reason(error: Any) -> str:
     """Our own words for the checks above; pydantic's for a plain type mismatch in an override."""
     cause = error.get("ctx", {}).get("error")
     return str(cause) if isinstance(cause, ValueError) else str(error["msg"])
+
+
+# Signs sessions and decision links under SCOPEWATCH_INSECURE_DEV=1 when no key is set: public, so
+# nothing signed with it can be trusted outside one developer's machine.
+DEV_SECRET_KEY = "scopewatch-insecure-development-key"  # noqa: S105
+
+
+def signing_key(settings: Settings) -> str | None:
+    """SCOPEWATCH_SECRET_KEY; in development only, a fixed stand-in; else None (feature off)."""
+    if settings.secret_key:
+        return settings.secret_key
+    return DEV_SECRET_KEY if settings.insecure_dev else None
 
 
 def check_intake(settings: Settings) -> None:

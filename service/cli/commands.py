@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from service.cli.users import users as users_group
+
 # Only click at import time: `scopewatch --help` and every command pay for what they use, not for
 # pydantic, SQLAlchemy, pandas or matplotlib (issue 15, item 6). Each command imports its own.
 if TYPE_CHECKING:
@@ -517,7 +519,7 @@ def demo(out: str) -> None:
 # Command groups in modules of their own, which use the helpers above: imported once this module
 # is complete (by name, so it is no import cycle at load time).
 main.add_command(importlib.import_module("service.cli.scope").scope)
-
+main.add_command(users_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

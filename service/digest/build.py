@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection
+
 from mappings.model import Project
 from service.runtime import Runtime
 from service.store.engine import reader
@@ -40,11 +42,47 @@ def build_digest(
     project = rt.mapping.project(project_key)
     if project is None:
         raise ValueError(f"no project {project_key!r} in {rt.mapping.source}")
-    week = report_week(project, week, now or rt.clock())
+    now = now or rt.clock()
+    week = report_week(project, week, now)
     with reader(rt.engine) as conn:
-        return digest_for(
+        digest = digest_for(
             conn, rt.mapping, project_key, week, feedback_link=feedback_link(rt, project_key, week)
         )
+        digest["decisions"] = _awaiting_decision(rt, conn, project, now)
+    return digest
+
+
+def _awaiting_decision(
+    rt: Runtime, conn: Connection, project: Project, now: datetime
+) -> list[dict[str, Any]]:
+    """Each change still pending, with signed approve/reject links for the digest's recipients."""
+    from sqlalchemy import false, select
+
+    from service.digest.decision_links import links_for
+    from service.scope.model import ScopeChange
+    from service.store.schema import scope_changes as sc
+
+    pending = conn.execute(
+        select(sc)
+        .where(sc.c.project_key == project.key, sc.c.decision == "pending")
+        .where(sc.c.withdrawn == false())
+        .order_by(sc.c.detected_at, sc.c.id)
+    ).mappings()
+    rows = []
+    for change in (ScopeChange.from_row(row) for row in pending):
+        links = links_for(rt, change, list(project.digest.to), now=now)
+        if links is None:
+            return []
+        rows.append(
+            {
+                "key": change.key,
+                "summary": change.summary,
+                "hours": change.hours,
+                "cost": change.cost,
+                **links,
+            }
+        )
+    return rows
 
 
 def render(

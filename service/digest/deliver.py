@@ -70,6 +70,40 @@ def send_once(
     return "sent" if result.ok else "failed"
 
 
+def send_again(
+    engine: Engine, mailer: Mailer, d: dict[str, Any], *, to: list[str], now: datetime
+) -> Outcome:
+    """A PM's deliberate resend of a week already sent (or failed): once more, under a new
+    Message-ID, since mail clients hide a second message with the id of one they have.
+
+    A week never sent goes out as `send_once` would; one being sent now is left alone.
+    """
+    project_key, week, mail_from = str(d["project"]), str(d["week"]), mailer.mail_from
+    this_week = (digest_sends.c.project_key == project_key) & (digest_sends.c.week == week)
+    with engine.connect() as conn:
+        row = conn.execute(select(digest_sends).where(this_week)).first()
+    if row is None:
+        return send_once(engine, mailer, d, to=to, now=now)
+    if row.status == "sending":
+        return "in-progress"
+    first = digest_message_id(project_key, week, mail_from)
+    message_id = first.replace("@", f".r{int(now.timestamp())}@", 1)
+    msg = build_message(d, mail_from=mail_from, to=to, message_id=message_id, date=now)
+    with engine.begin() as conn:
+        # Compare-and-set: two PMs pressing "resend" at once send one mail.
+        taken = conn.execute(
+            update(digest_sends)
+            .where(digest_sends.c.id == row.id, digest_sends.c.status == row.status)
+            .values(status="sending", message_id=message_id, claimed_at=now, error=None)
+        )
+    if taken.rowcount != 1:
+        return "in-progress"
+    result = mailer.send(msg)
+    _record(engine, _Claim(row.id, message_id), result, now)
+    log.info("digest %s %s resent: %s", project_key, week, "sent" if result.ok else result.error)
+    return "sent" if result.ok else "failed"
+
+
 def _claim(
     engine: Engine, project_key: str, week: str, message_id: str, now: datetime
 ) -> _Claim | Outcome:

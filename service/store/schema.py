@@ -379,3 +379,39 @@ scope_decisions = Table(
     Column("at", UTCDateTime, nullable=False),
     Index("ix_scope_decisions_change_id", "change_id"),
 )
+
+
+# --- cockpit accounts (service.accounts) --------------------------------------------------------
+
+# The agency's people who use the cockpit. `role` is "pm" (looks, decides, sends) or "viewer".
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),  # stored lower case
+    Column("role", String(10), nullable=False),
+    Column("password_hash", String(200), nullable=False),  # argon2id, with its own salt
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Personal API tokens: a public selector finds the row, only a SHA-256 of the secret part is kept;
+# one per user, a new one replaces it.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("selector", String(32), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("user_id"),
+)
+
+# Failed logins by e-mail: after a few in a row, that login is refused for a while.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("email", String(320), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime, nullable=False),
+)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, jsonify, request
 
 from mappings.model import Project
+from service.accounts.users import user_by_token
 from service.scope.changes import list_changes
 from service.scope.decisions import NOTE_MAX_CHARS, decide
 from service.scope.model import DECISIONS, Invalid, NotFound
@@ -37,20 +38,29 @@ class BadRequest(ValueError):
 
 @bp.before_request
 def require_admin() -> tuple[Response, int] | None:
-    """Every route here needs `Authorization: Bearer <SCOPEWATCH_ADMIN_TOKEN>`."""
+    """`Authorization: Bearer <token>`: SCOPEWATCH_ADMIN_TOKEN, or a person's own API token.
+
+    A viewer's token reads; only a pm's (or the admin token) changes anything.
+    """
     expected = get_runtime().settings.admin_token
-    if not expected:
-        return _unauthorized("admin API disabled: set SCOPEWATCH_ADMIN_TOKEN")
+    disabled = "admin API disabled: set SCOPEWATCH_ADMIN_TOKEN"
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
+        if not expected:
+            return _unauthorized(disabled)
         return _unauthorized("missing bearer token: send Authorization: Bearer <token>")
     try:
         given_bytes = given.strip().encode("ascii")
     except UnicodeEncodeError:
         return _unauthorized("invalid bearer token")
     # Constant time, so the answer's timing does not tell how much of a guess was right.
-    if not hmac.compare_digest(given_bytes, expected.encode("utf-8")):
-        return _unauthorized("invalid bearer token")
+    if expected and hmac.compare_digest(given_bytes, expected.encode("utf-8")):
+        return None
+    user = user_by_token(get_runtime().engine, given.strip())
+    if user is None:
+        return _unauthorized("invalid bearer token" if expected else disabled)
+    if request.method not in ("GET", "HEAD") and not user.can_act:
+        return error_response(403, f"{user.email} is a viewer: only a pm can change anything")
     return None
 
 

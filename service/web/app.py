@@ -10,7 +10,17 @@ from flask import Flask
 from service.runtime import Runtime
 from service.settings import Settings, check_intake, load_settings
 from service.store.clock import Clock
-from service.web import api, errors, feedback, health, previews, webhooks
+from service.web import (
+    api,
+    cockpit,
+    decision_links,
+    errors,
+    feedback,
+    health,
+    previews,
+    sessions,
+    webhooks,
+)
 from service.web.context import METRICS, RUNTIME
 from service.web.metrics import Metrics
 from service.web.unread_body import drain_after_request
@@ -39,10 +49,13 @@ def create_app(
     app.extensions[RUNTIME] = runtime
     app.extensions[METRICS] = Metrics()
     errors.init_app(app)
+    sessions.init_app(app, runtime.settings)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(previews.bp)
     app.register_blueprint(feedback.bp)
+    app.register_blueprint(cockpit.bp)
+    app.register_blueprint(decision_links.bp)
     app.after_request(drain_after_request)
     # Intake's route, without Flask's dispatch: see `service.web.webhooks`.
     app.wsgi_app = webhooks.Intake(app, app.wsgi_app)  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from service.digest.feedback_alerts import alert_pm
 from service.digest.links import FeedbackTokenError, feedback_secret, read_token
 from service.store import schema
 from service.web.context import get_runtime
@@ -92,6 +93,16 @@ def _record(claim) -> tuple[str, int]:  # type: ignore[no-untyped-def]
             )
     except IntegrityError:
         return _page("Thank you", "This week's feedback has already been recorded.", 409)
+    # Stored once per link: this is the only time this answer can alert the PM.
+    alert_pm(
+        get_runtime(),
+        claim.project_key,
+        claim.week,
+        happy=happy == "yes",
+        score=int(score),
+        comment=comment or None,
+        now=get_runtime().clock(),
+    )
     return _page(
         "Thank you", "Your feedback has been recorded. It will appear in next week's digest.", 200
     )

@@ -94,6 +94,7 @@ def test_secrecy_is_declared_for_the_tokens_and_the_urls_that_carry_passwords():
         "SCOPEWATCH_WEBHOOK_SECRET",
         "SCOPEWATCH_JIRA_TOKEN",
         "SCOPEWATCH_ADMIN_TOKEN",
+        "SCOPEWATCH_SECRET_KEY",
         "SCOPEWATCH_SMTP_URL",
         "SCOPEWATCH_DATABASE_URL",
     }

@@ -1,0 +1,173 @@
+"""What a PM reads and does on the cockpit's pages: figures, changes, the digest, feedback."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import insert, select
+
+from service import create_app
+from service.store import schema
+from service.store.clock import frozen_clock
+from tests.smtp_sink import ScriptedSink
+from tests.support import NOW, app_settings
+from tests.web.cockpit_support import SECRET_KEY, add_people, csrf_of, log_in, mirror_acme
+
+WEEK = "2026-W47"
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[ScriptedSink, str]]:
+    handler = ScriptedSink()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, f"smtp://127.0.0.1:{port}"
+    controller.stop()
+
+
+@pytest.fixture
+def app(sqlite_url: str, sink: tuple[ScriptedSink, str]) -> Iterator[Any]:
+    settings = app_settings(
+        sqlite_url,
+        secret_key=SECRET_KEY,
+        smtp_url=sink[1],
+        mail_from="pm@agency.example",
+        jira_url="https://acme.atlassian.net",
+    )
+    app = create_app(settings, clock=frozen_clock(NOW))
+    add_people(app)
+    mirror_acme(app)
+    yield app
+    app.extensions["scopewatch"].engine.dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    client = app.test_client()
+    assert log_in(client).status_code == 302
+    return client
+
+
+def text_of(response: Any) -> str:
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return re.sub(r"\s+", " ", response.get_data(as_text=True))
+
+
+def test_the_overview_lists_every_project_with_its_pending_decisions(client: Any):
+    page = text_of(client.get("/"))
+    assert "ACME</a> · Acme Corp" in page
+    assert "BETA" in page
+    assert "Pending decisions" in page and "Budget used" in page
+    assert "none sent yet" in page
+    assert "no answers yet" in page
+
+
+def test_the_project_page_filters_changes_and_links_them_to_jira(client: Any, app: Any):
+    pending = text_of(client.get("/projects/ACME"))
+    assert 'id="change-ACME-101"' in pending
+    assert 'aria-label="Approve ACME-101"' in pending
+    assert 'href="https://acme.atlassian.net/browse/ACME-101"' in pending
+    decided = text_of(client.get("/projects/ACME?show=decided"))
+    assert 'id="change-ACME-101"' not in decided and "No scope changes here." in decided
+    token = csrf_of(client, "/projects/ACME")
+    client.post(
+        "/projects/ACME/changes/ACME-101/decision",
+        data={"action": "reject", "note": "not in the contract", "csrf_token": token},
+    )
+    decided = text_of(client.get("/projects/ACME?show=decided"))
+    assert (
+        'id="change-ACME-101"' in decided
+        and "rejected" in decided
+        and "not in the contract" in decided
+    )
+
+
+def test_the_project_page_shows_blockers_and_both_charts(client: Any):
+    page = text_of(client.get("/projects/ACME?show=all"))
+    assert "Blockers at the end of 2026-W47" in page
+    assert page.count('src="data:image/png;base64,') == 2
+    assert 'alt="Budget burn by week for ACME"' in page
+
+
+def test_an_unknown_project_is_a_page_not_a_stack_trace(client: Any):
+    response = client.get("/projects/NOPE")
+    assert response.status_code == 404
+    assert "unknown project NOPE" in response.get_data(as_text=True)
+
+
+def test_the_digest_page_shows_the_mail_and_sends_it_once_after_confirmation(
+    client: Any, sink: tuple[ScriptedSink, str]
+):
+    handler, _ = sink
+    page = text_of(client.get(f"/projects/ACME/digest?week={WEEK}"))
+    assert "Not sent yet." in page and 'id="send-now"' in page
+    assert "<iframe" in page and "srcdoc=" in page
+    token = csrf_of(client, f"/projects/ACME/digest?week={WEEK}")
+    form = {"week": WEEK, "action": "send", "csrf_token": token}
+
+    unconfirmed = client.post("/projects/ACME/digest", data=form, follow_redirects=True)
+    assert "Tick the confirmation box" in text_of(unconfirmed)
+    assert handler.messages() == []
+
+    sent = client.post(
+        "/projects/ACME/digest", data={**form, "confirm": "yes"}, follow_redirects=True
+    )
+    assert "The digest was sent." in text_of(sent)
+    assert 'id="resend"' in text_of(sent)
+    again = client.post(
+        "/projects/ACME/digest", data={**form, "confirm": "yes"}, follow_redirects=True
+    )
+    assert "sent already" in text_of(again)
+    assert len(handler.messages()) == 1
+
+    resent = client.post(
+        "/projects/ACME/digest",
+        data={**form, "confirm": "yes", "action": "resend"},
+        follow_redirects=True,
+    )
+    assert "The digest was sent." in text_of(resent)
+    first, second = handler.messages()
+    assert first["Subject"] == second["Subject"]
+    assert first["Message-ID"] != second["Message-ID"]  # else mail clients hide the resend
+
+
+def test_a_bad_week_is_explained(client: Any):
+    response = client.get("/projects/ACME/digest?week=2026-W99")
+    assert response.status_code == 400
+    assert "W99" in response.get_data(as_text=True)
+
+
+def test_the_feedback_page_shows_every_answer_with_its_week_and_comment(client: Any, app: Any):
+    with app.extensions["scopewatch"].engine.begin() as conn:
+        for n, (week, happy, score, comment) in enumerate(
+            [
+                ("2026-W46", True, 8, "Good progress"),
+                ("2026-W47", False, 4, "why is SSO suddenly extra?"),
+            ]
+        ):
+            conn.execute(
+                insert(schema.feedback).values(
+                    project_key="ACME",
+                    week=week,
+                    nonce=f"n{n}",
+                    happy=happy,
+                    score=score,
+                    comment=comment,
+                    at=NOW - timedelta(days=7 - n),
+                )
+            )
+        assert conn.execute(select(schema.feedback)).all()
+    page = text_of(client.get("/projects/ACME/feedback"))
+    assert page.index("2026-W47") < page.index("2026-W46")  # newest first
+    assert "why is SSO suddenly extra?" in page and "not happy" in page
+    home = text_of(client.get("/"))
+    assert "4/10, not happy" in home and "(before: 8)" in home
