@@ -97,7 +97,7 @@ def now() -> datetime:
 
 @pytest.fixture(autouse=True)
 def _live(engine: Engine) -> None:
-    """These are a live project's writes; observe mode is tested in tests/outbox and first contact."""
+    """A live project's writes; observe mode is tested in tests/outbox and first contact."""
     go_live(engine, "ACME")
 
 
