@@ -109,7 +109,9 @@ def _print(r: dict[str, Any]) -> None:
     if r["mode"] != "live":
         click.echo("  observe mode: nothing is written to Jira, the client gets no digest")
     caught = "caught up" if mirror["caught_up"] else f"NOT caught up: {mirror['why_not']}"
-    click.echo(f"  mirror: {caught}; last reconcile {mirror['last_reconcile_at'] or 'never'}")
+    swept = mirror["last_reconcile_at"]
+    when = f"{swept:%Y-%m-%d %H:%M} UTC" if swept else "never"
+    click.echo(f"  mirror: {caught}; last reconcile {when}")
     writes = r["writes_waiting"]
     click.echo(f"  writes waiting for Jira: {len(writes)}")
     for w in writes:
