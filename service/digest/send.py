@@ -128,7 +128,7 @@ def send_digests(
 
 
 def failed(outcome: str) -> bool:
-    return outcome == "failed" or outcome.startswith(ERROR)
+    return outcome in {"failed", "preview-failed"} or outcome.startswith(ERROR)
 
 
 def _send_due(rt: Runtime, project: Project, now: datetime) -> str:
