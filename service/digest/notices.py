@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from reports.mail import build_message
 from service.digest.deliver import digest_message_id
 from service.mailer import Mailer
+from service.store.engine import insert_ignore
 from service.store.schema import digest_notices
 
 log = logging.getLogger(__name__)
@@ -67,16 +68,24 @@ def record(
     now: datetime,
     *,
     by: str | None = None,
-) -> int:
+) -> int | None:
+    """The notice's id; None when a preview or skip of this week was already claimed (by this
+    process or another one at the same instant), which then sends nothing."""
+    row = {"project_key": project_key, "week": week, "kind": kind, "reason": reason, "at": now}
     with engine.begin() as conn:
-        inserted = conn.execute(
-            insert(digest_notices).values(
-                project_key=project_key, week=week, kind=kind, reason=reason, at=now, by=by
-            )
+        if kind == RESEND:  # on purpose, as often as asked
+            inserted = conn.execute(insert(digest_notices).values(**row, by=by))
+            key = inserted.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+        once = f"{kind}:{project_key}:{week}"
+        if not insert_ignore(conn, digest_notices, {**row, "once": once}, conflict=["once"]):
+            return None
+        return int(
+            conn.execute(
+                select(digest_notices.c.id).where(digest_notices.c.once == once)
+            ).scalar_one()
         )
-        key = inserted.inserted_primary_key
-        assert key is not None
-        return int(key[0])
 
 
 def mailed(engine: Engine, notice_id: int, to: list[str], error: str | None) -> None:
@@ -125,6 +134,8 @@ def send_preview(
     key, week = str(d["project"]), str(d["week"])
     msg = preview_message(d, mail_from=mailer.mail_from, to=to, now=now)  # built before recording
     notice = record(engine, key, week, PREVIEW, "observe mode: previewed to the PM only", now)
+    if notice is None:
+        return "previewed"  # another process has it
     result = mailer.send(msg)
     mailed(engine, notice, to, result.error)
     log.info(
@@ -150,6 +161,8 @@ def record_skip(
 ) -> None:
     """A week the client will not get: recorded, logged, and the PM told once by mail."""
     notice = record(engine, project_key, week, SKIP, reason, now)
+    if notice is None:
+        return  # another process recorded it, and told the PM
     log.warning(
         "digest %s %s skipped: %s", project_key, week, reason, extra={"project": project_key}
     )

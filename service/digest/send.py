@@ -247,6 +247,7 @@ def _resend(rt: Runtime, project: Project, week: str | None, now: datetime, r: R
     notice = notices.record(
         rt.engine, project.key, week, notices.RESEND, "sent again on purpose", now, by=r.by
     )
+    assert notice is not None  # a resend is never deduplicated
     # A new Message-ID: the client's mail program shows the resend as a message of its own.
     base = notices.digest_message_id(project.key, week, rt.mailer.mail_from)
     message_id = base.replace("<digest.", f"<resend{notice}.digest.", 1)

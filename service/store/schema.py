@@ -399,5 +399,7 @@ digest_notices = Table(
     Column("by", String(200)),  # a resend's operator
     Column("mailed_to", JSON),  # whom the preview, the PM's note or the resend went to
     Column("error", Text),  # why that mail did not go
+    # "preview:ACME:2026-W47": a preview or skip claimed once, by one process; NULL for resends.
+    Column("once", String(80), unique=True),
     Index("ix_digest_notices_project_week", "project_key", "week"),
 )

@@ -9,6 +9,7 @@ Mondays at 08:00 in Berlin (07:00 UTC in November) with the default grace of 24 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -204,3 +205,28 @@ def test_digest_send_resend_needs_a_week_and_is_refused_in_observe_mode(
     assert observe.exit_code == 1
     assert "ACME: error: ACME is in observe mode" in observe.output
     assert sink.messages() == []
+
+
+def test_two_schedulers_at_the_same_instant_preview_once_and_note_a_skipped_week_once(
+    rt: Runtime, engine: Engine, sink: ScriptedSink
+) -> None:
+    caught_up(engine, "ACME", "BETA", now=SEND_AT - timedelta(hours=1))
+    barrier = threading.Barrier(2)
+
+    def tick(moment: datetime) -> None:
+        scheduler = Scheduler(rt)
+        barrier.wait()
+        scheduler.tick(moment)
+
+    for moment in (SEND_AT + timedelta(minutes=30), SEND_AT + timedelta(hours=30)):
+        threads = [threading.Thread(target=tick, args=(moment,)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    subjects = [m["Subject"] for m in mails(sink)]
+    assert len(subjects) == 1 and subjects[0].startswith("[Preview] [ACME] Week 47")
+    # In observe mode the preview was the PM's notice: the closed window adds a record, no mail.
+    digests = status(rt, "ACME", SEND_AT + timedelta(hours=31))["digests"]
+    assert [d["what"] for d in digests] == ["skipped", "preview"]  # newest first

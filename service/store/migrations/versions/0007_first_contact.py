@@ -47,7 +47,9 @@ def upgrade() -> None:
         sa.Column("by", sa.String(length=200), nullable=True),
         sa.Column("mailed_to", sa.JSON(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("once", sa.String(length=80), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_digest_notices")),
+        sa.UniqueConstraint("once", name=op.f("uq_digest_notices_once")),
     )
     with op.batch_alter_table("digest_notices", schema=None) as batch_op:
         batch_op.create_index(
