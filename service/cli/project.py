@@ -11,13 +11,14 @@ import getpass
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mappings.model import Project
-from service.runtime import Runtime
-from service.settings import SettingsError
+# Only click at import time, as in commands.py: `scopewatch --help` loads no other library.
+if TYPE_CHECKING:
+    from mappings.model import Project
+    from service.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +37,7 @@ def friendly(func: F) -> F:
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from mappings import ConfigError
+        from service.settings import SettingsError
 
         try:
             return func(*args, **kwargs)
@@ -48,7 +50,8 @@ def friendly(func: F) -> F:
 
 
 def runtime() -> Runtime:
-    from service.store.migrate import is_current
+    from service.runtime import Runtime
+    from service.store.revisions import is_current
 
     rt = Runtime.from_settings()
     if not is_current(rt.engine):
