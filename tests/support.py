@@ -59,3 +59,21 @@ FIXTURES = Path(__file__).parent / "fixtures" / "webhooks"
 def fixture_body(name: str) -> dict[str, Any]:
     body: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
     return body
+
+
+def go_live(engine: Any, *keys: str, now: datetime = NOW) -> None:
+    """A project starts in observe mode (no Jira write, no client mail): tests of a live project's
+    writes and mails switch it on, as `scopewatch project go-live KEY` does."""
+    from service.projects.modes import LIVE, set_mode
+
+    with engine.begin() as conn:
+        for key in keys:
+            set_mode(conn, key, LIVE, by="tests", now=now)
+
+
+def caught_up(engine: Any, *keys: str, now: datetime = NOW) -> None:
+    """The mirror holds what Jira had (as a finished reconcile records): digests may be built."""
+    from service.projects.modes import mark_caught_up
+
+    with engine.begin() as conn:
+        mark_caught_up(conn, keys, now)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from service.cli.project import project as project_group
 from service.cli.users import users as users_group
 
 # Only click at import time: `scopewatch --help` and every command pay for what they use, not for
@@ -451,27 +452,51 @@ def digest_build(project_key: str, week: str | None, fmt: str, out: str | None) 
 @click.option("--project", "project_key", default=None)
 @click.option("--week", default=None, help="YYYY-Www; default: the last full week")
 @click.option("--all", "all_projects", is_flag=True, help="every project of the mapping")
-@click.option("--due", is_flag=True, help="only projects whose digest day and hour have come")
+@click.option("--due", is_flag=True, help="only the week due now, within its grace window")
+@click.option("--resend", is_flag=True, help="send --week again on purpose (audited)")
+@click.option("--by", default=None, help="who resends (default: the OS user)")
 @friendly
-def digest_send(project_key: str | None, week: str | None, all_projects: bool, due: bool) -> None:
-    """Sends once per project and week."""
-    from service.digest.send import send_digests
+def digest_send(
+    project_key: str | None,
+    week: str | None,
+    all_projects: bool,
+    due: bool,
+    resend: bool,
+    by: str | None,
+) -> None:
+    """Sends once per project and week; every project is tried, failures exit 1 at the end."""
+    from reports.period import parse_week
+    from service.digest.send import Resend, failed, send_digests
 
     if not project_key and not all_projects:
         raise UserError("give --project KEY or --all")
+    if resend and (not project_key or not week or due):
+        raise UserError("--resend needs --project KEY and --week YYYY-Www (and no --due)")
+    if week is not None:
+        try:
+            parse_week(week)
+        except ValueError as exc:
+            raise UserError(f"--week: {exc}") from None
     rt = runtime()
     require_migrated(rt)
     if project_key:
         require_project(rt, project_key)
     if not rt.settings.smtp_url or not rt.settings.mail_from:
         raise UserError("mail is not configured: set SCOPEWATCH_SMTP_URL and SCOPEWATCH_MAIL_FROM")
-    try:
-        results = send_digests(rt, [project_key] if project_key else None, week=week, due_only=due)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    if resend:
+        import getpass
+
+        again = Resend(by=by or getpass.getuser())
+    results = send_digests(
+        rt,
+        [project_key] if project_key else None,
+        week=week,
+        due_only=due,
+        resend=again if resend else None,
+    )
     for key, outcome in results.items():
         click.echo(f"{key}: {outcome}")
-    if any(outcome == "failed" for outcome in results.values()):
+    if any(failed(outcome) for outcome in results.values()):
         sys.exit(1)
 
 
@@ -520,6 +545,7 @@ def demo(out: str) -> None:
 # is complete (by name, so it is no import cycle at load time).
 main.add_command(importlib.import_module("service.cli.scope").scope)
 main.add_command(users_group)
+main.add_command(project_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

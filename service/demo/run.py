@@ -143,6 +143,7 @@ def _story(settings: Settings, sandbox: Any, out: Path, received: list[bytes]) -
     for key in ("ACME", "BETA"):
         reconcile(rt.engine, client, rt.mapping, key, since=None, now=_now(sandbox))
     say("   the mirror is filled from Jira (a reconcile sweep, as after any outage)")
+    _go_live(rt, _now(sandbox))
 
     say("\n2. The week happens in Jira; each change reaches scopewatch as a signed webhook.")
     for line in play_week(sandbox.url):
@@ -155,6 +156,17 @@ def _story(settings: Settings, sandbox: Any, out: Path, received: list[bytes]) -
 
     say("\n4. Monday 08:00 in Berlin: the weekly digest goes to the client.")
     _send_digest(rt, out, received)
+
+
+def _go_live(rt: Any, now: datetime) -> None:
+    """A new project starts in observe mode; the demo has nothing to check first, so it goes live
+    at once, as `scopewatch project go-live KEY` does after a look at `project status`."""
+    from service.projects.modes import LIVE, set_mode
+
+    with rt.engine.begin() as conn:
+        for key in ("ACME", "BETA"):
+            set_mode(conn, key, LIVE, by="demo", now=now)
+    say("   ACME and BETA go live: scopewatch may now write to their Jira and mail the client")
 
 
 def _now(sandbox: Any) -> datetime:

@@ -24,6 +24,7 @@ from service.jira.client import SEARCH_PAGE, JiraClient
 from service.jira.payloads import dig, parse_time
 from service.mirror import apply as mirror
 from service.mirror.events import EventContext, apply_snapshot
+from service.projects.modes import mark_caught_up
 from service.store.engine import reader, upsert
 from service.store.schema import kv
 
@@ -108,6 +109,9 @@ def reconcile(
     with engine.begin() as conn:
         # The sweep's start, not its end: whatever changed during it is caught by the next one.
         upsert(conn, kv, {"key": cursor_key(project_key), "value": now.isoformat()}, key=["key"])
+        # A finished sweep (the first one reads the whole project) means the mirror has caught up:
+        # the project's digest may now be built from it.
+        mark_caught_up(conn, [project_key], now)
     return ReconcileSummary(project_key, since, now, seen, applied)
 
 

@@ -15,6 +15,9 @@ outcome in another short one. A kind's `execute` must be safe to repeat: a worke
 `JiraRetryLater` puts the job back with a later `next_attempt_at` (a 429 also pauses the whole
 outbox via `kv['outbox.paused_until']`, for every process); other refusals fail the job after a
 few attempts, with Jira's reason. Without a client (Jira not configured) jobs simply wait.
+
+Only jobs of live projects run (`service.projects`): a project in observe mode keeps its jobs
+queued, where `scopewatch project status` shows them, until `project go-live` lets them out.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, or_, select, update
 
 from service.jira.client import JiraClient, JiraRejected, JiraRetryLater
+from service.projects.modes import live_keys_query
 from service.store.engine import insert_ignore, upsert
 from service.store.schema import kv, outbox
 
@@ -150,6 +154,16 @@ def outbox_counts(conn: Connection) -> dict[str, int]:
     return {status: found.get(status, 0) for status in STATUSES}
 
 
+def pending_jobs(conn: Connection, project_key: str) -> list[dict[str, Any]]:
+    """The project's jobs not yet done, oldest first: what going live would send."""
+    rows = conn.execute(
+        select(outbox)
+        .where(outbox.c.project_key == project_key, outbox.c.status == "pending")
+        .order_by(outbox.c.id)
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
 def paused_until(conn: Connection) -> datetime | None:
     value = conn.execute(select(kv.c.value).where(kv.c.key == PAUSE_KEY)).scalar()
     return datetime.fromisoformat(value) if value else None
@@ -238,6 +252,7 @@ def _claim(engine: Engine, now: datetime, lease: timedelta) -> Job | None:
                 .where(
                     outbox.c.status == "pending",
                     outbox.c.next_attempt_at <= now,
+                    outbox.c.project_key.in_(live_keys_query()),  # observe mode writes nothing
                     or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now),
                 )
                 .order_by(outbox.c.next_attempt_at, outbox.c.id)

@@ -415,3 +415,48 @@ login_throttle = Table(
     Column("failures", Integer, nullable=False),
     Column("last_failure_at", UTCDateTime, nullable=False),
 )
+
+
+# --- first contact (service.projects; service.digest.notices) -----------------------------------
+
+# A project's mode: "observe" (mirror, flag, price, preview; no Jira write, no client mail) until
+# someone runs `project go-live`. No row means observe: a project scopewatch has never run live for.
+projects = Table(
+    "projects",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("mode", String(10), nullable=False, server_default="observe"),  # observe|live
+    Column("caught_up_at", UTCDateTime),  # the first full reconcile finished
+    Column("changed_at", UTCDateTime),
+    Column("changed_by", String(200)),
+)
+
+# Every change of mode: who (the OS user or `--by`), when.
+project_mode_changes = Table(
+    "project_mode_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(40), nullable=False),
+    Column("mode", String(10), nullable=False),
+    Column("changed_by", String(200), nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+)
+
+# What happened to a week's digest other than a client send: the PM's preview (observe mode), a
+# skipped week with why, an on-purpose resend. A preview and a skip once per week; resends any time.
+digest_notices = Table(
+    "digest_notices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(40), nullable=False),
+    Column("week", String(8), nullable=False),
+    Column("kind", String(10), nullable=False),  # preview|skip|resend
+    Column("reason", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("by", String(200)),  # a resend's operator
+    Column("mailed_to", JSON),  # whom the preview, the PM's note or the resend went to
+    Column("error", Text),  # why that mail did not go
+    # "preview:ACME:2026-W47": a preview or skip claimed once, by one process; NULL for resends.
+    Column("once", String(80), unique=True),
+    Index("ix_digest_notices_project_week", "project_key", "week"),
+)

@@ -21,7 +21,7 @@ from service.scope.writeback import KINDS, WritebackPayload, payload_for
 from service.store.schema import outbox as outbox_table
 from service.store.schema import scope_changes
 from tests.jira.jira_site import JiraSite, make_client
-from tests.support import ROOT
+from tests.support import ROOT, go_live
 
 PROPERTY = "scopewatch.impact"
 MARKER = "[scopewatch change 12]"
@@ -93,6 +93,12 @@ def _marked(site: JiraSite, key: str) -> list[str]:
 @pytest.fixture
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+@pytest.fixture(autouse=True)
+def _live(engine: Engine) -> None:
+    """A live project's writes; observe mode is tested in tests/outbox and first contact."""
+    go_live(engine, "ACME")
 
 
 def test_a_write_back_lands_once(

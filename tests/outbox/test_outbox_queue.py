@@ -14,7 +14,7 @@ from service.outbox import queue as outbox
 from service.store import schema
 from service.store.engine import make_engine
 from service.store.migrate import upgrade
-from tests.support import ROOT
+from tests.support import ROOT, go_live
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 # Never contacted: these kinds do not call Jira. The client only sizes the lease.
@@ -27,6 +27,7 @@ CLIENT = JiraClient(
 def engine(tmp_path: Path) -> Engine:
     engine = make_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
     upgrade(engine)
+    go_live(engine, "ACME")
     return engine
 
 
@@ -104,3 +105,32 @@ def test_cancel_drops_only_unstarted_jobs_of_that_kind_and_key(engine: Engine) -
         "note:70:1": ("pending", None),
         "other:7:1": ("pending", None),
     }
+
+
+def test_a_project_in_observe_mode_keeps_its_jobs_queued_until_it_goes_live(
+    engine: Engine,
+) -> None:
+    ran: list[str] = []
+    kind = outbox.JobKind(
+        execute=lambda client, job: ran.append(job.dedupe_key) or outbox.Executed(written=True),
+        on_done=lambda conn, job: None,
+        calls=1,
+    )
+    with engine.begin() as conn:
+        outbox.enqueue(
+            conn,
+            dedupe_key="note:B",
+            kind="note",
+            project_key="BETA",
+            issue_id="2",
+            payload={},
+            now=NOW,
+        )
+
+    assert outbox.run_due(engine, CLIENT, {"note": kind}, now=NOW + timedelta(days=3)) == 0
+    assert ran == [] and jobs(engine) == {"note:B": ("pending", None)}
+
+    go_live(engine, "BETA")
+    assert outbox.run_due(engine, CLIENT, {"note": kind}, now=NOW + timedelta(days=3)) == 1
+    assert outbox.run_due(engine, CLIENT, {"note": kind}, now=NOW + timedelta(days=4)) == 0
+    assert ran == ["note:B"] and jobs(engine)["note:B"][0] == "done"

@@ -34,7 +34,7 @@ import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from service.intake.signature import sign
-from tests.support import ADMIN, ROOT, SECRET, fixture_body
+from tests.support import ADMIN, ROOT, SECRET, fixture_body, go_live
 
 JIRA_EMAIL = "scopewatch-bot@agency.example"
 JIRA_TOKEN = "rel-jira-token-Q3v8tN1x"
@@ -504,6 +504,7 @@ class JiraWorld:
         self.db_url = db_url
         self.live = LiveApp(db_url)
         self.engine = self.live.app.extensions["scopewatch"].engine
+        go_live(self.engine, "ACME", "BETA")  # this world is about a live project's writes
         self.sandbox = SandboxServer(
             load_seed(),
             webhook_url=self.live.webhook_url,

@@ -29,6 +29,7 @@ from service.store.engine import make_engine
 from service.store.schema import digest_sends
 from tests.reliability.harness import ADMIN, MAPPINGS, SECRET, free_port
 from tests.smtp_sink import ScriptedSink
+from tests.support import caught_up, go_live
 
 WEEK = "2026-W47"
 AFTER_WEEK = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -56,6 +57,9 @@ def runtime(engine: Engine, db_url: str, smtp_port: int) -> Runtime:
     )
     # The real retry loop and doubling, with a test-sized first wait.
     mailer = Mailer(settings.smtp_url or "", settings.mail_from or "", retry_wait=RETRY_WAIT)
+    # Both projects mail their clients: live, and their mirror caught up with Jira.
+    go_live(engine, "ACME", "BETA")
+    caught_up(engine, "ACME", "BETA", now=AFTER_WEEK - timedelta(hours=4))
     return Runtime(settings=settings, engine=engine, mapping=load_mapping(MAPPINGS), mailer=mailer)
 
 

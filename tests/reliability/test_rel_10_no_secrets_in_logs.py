@@ -133,6 +133,8 @@ def test_provoked_failures_print_no_secret(
     events.write_text(json.dumps(fixture_body("cloud_issue_created")) + "\n")
     store = run_cli(["inbox", "import", str(events)], env)
     assert store.returncode == 0, store.stderr
+    live = run_cli(["project", "go-live", "ACME"], env)
+    assert live.returncode == 0, live.stderr
     worker = run_cli(["worker", "--once"], env)
     assert worker.returncode == 0, worker.stderr
     assert "HTTP 401" in worker.stderr

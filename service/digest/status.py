@@ -1,0 +1,95 @@
+"""`scopewatch project status`: everything an agency checks before going live, in one place.
+
+The mode and its audit, whether the mirror has caught up with Jira, every Jira write waiting in
+the outbox (what it would change), and what became of each week's digest (sent, previewed,
+skipped and why, resent).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from mappings.model import Project
+from service.digest import notices
+from service.digest.send import due_week, grace_ends, not_caught_up, send_time
+from service.mirror.reconcile import last_sweep
+from service.outbox.queue import pending_jobs
+from service.projects.modes import mode_changes, state
+from service.store.schema import digest_sends, inbox
+
+
+def project_status(conn: Connection, project: Project, now: datetime) -> dict[str, Any]:
+    current = state(conn, project.key)
+    week = due_week(project, now)
+    waiting = not_caught_up(conn, project, week)
+    return {
+        "project": project.key,
+        "client": project.client,
+        "mode": current.mode,
+        "mode_changes": mode_changes(conn, project.key),
+        "mirror": {
+            "caught_up": waiting is None,
+            "why_not": waiting,
+            "first_reconcile_finished_at": current.caught_up_at,
+            "last_reconcile_at": last_sweep(conn, project.key),
+            "inbox_pending": conn.execute(
+                select(func.count()).select_from(inbox).where(inbox.c.status == "pending")
+            ).scalar_one(),
+        },
+        "writes_waiting": [_write(job) for job in pending_jobs(conn, project.key)],
+        "digest_due": {
+            "week": week,
+            "send_at": send_time(project, week),
+            "grace_until": grace_ends(project, week),
+        },
+        "digests": _digests(conn, project.key),
+    }
+
+
+def _write(job: dict[str, Any]) -> dict[str, Any]:
+    payload = job.get("payload") or {}
+    comment = payload.get("comment") or {}
+    return {
+        "issue": payload.get("issue_key"),
+        "labels_add": payload.get("labels_add") or [],
+        "labels_remove": payload.get("labels_remove") or [],
+        "fields": payload.get("fields") or {},
+        "comment": comment.get("text"),
+        "job": job["dedupe_key"],
+        "queued_at": job["created_at"],
+        "attempts": job["attempts"],
+        "last_error": job["last_error"],
+    }
+
+
+def _digests(conn: Connection, project_key: str) -> list[dict[str, Any]]:
+    sends = conn.execute(
+        select(digest_sends).where(digest_sends.c.project_key == project_key)
+    ).mappings()
+    rows = [
+        {
+            "week": s["week"],
+            "what": s["status"],  # sent|sending|failed: the client's digest
+            "at": s["sent_at"] or s["claimed_at"],
+            "why": s["error"],
+            "to": None,
+            "by": None,
+        }
+        for s in sends
+    ]
+    kinds = {notices.PREVIEW: "preview", notices.SKIP: "skipped", notices.RESEND: "resent"}
+    rows += [
+        {
+            "week": n["week"],
+            "what": kinds.get(n["kind"], n["kind"]),
+            "at": n["at"],
+            "why": n["reason"] if not n["error"] else f"{n['reason']} (mail failed: {n['error']})",
+            "to": n["mailed_to"],
+            "by": n["by"],
+        }
+        for n in notices.listed(conn, project_key, limit=200)
+    ]
+    return sorted(rows, key=lambda r: (r["week"], r["at"]), reverse=True)
