@@ -18,13 +18,14 @@ from service.store.engine import reader
 from service.store.schema import outbox as outbox_table
 from service.store.schema import scope_decisions
 from tests.jira.jira_site import JiraSite
-from tests.support import NOW
+from tests.support import NOW, go_live
 
 PROPERTY = "scopewatch.impact"
 
 
 def flagged(engine: Engine, site: JiraSite, client: JiraClient, mapping: Mapping) -> str:
     """A story created in Jira after the baseline, mirrored, flagged and marked in Jira."""
+    go_live(engine, "ACME")
     key = site.create_issue(
         "ACME", "Export to CSV", "Story", timetracking={"originalEstimate": "6h"}
     )

@@ -13,6 +13,7 @@ the week due goes to the client. Restarted a week later, it sends that week's di
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -118,7 +119,8 @@ class Installation:
                     os.killpg(proc.pid, signal.SIGTERM)
                     proc.wait(timeout=20)
                 except (ProcessLookupError, subprocess.TimeoutExpired):
-                    os.killpg(proc.pid, signal.SIGKILL)
+                    with contextlib.suppress(ProcessLookupError):  # the group may be gone
+                        os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
 
     def _up(self, proc: subprocess.Popen[Any]) -> Callable[[], bool]:

@@ -31,7 +31,7 @@ from service.settings import Settings
 from service.store.clock import frozen_clock
 from service.store.engine import make_engine
 from service.store.migrate import upgrade
-from tests.support import ROOT, SECRET
+from tests.support import ROOT, SECRET, go_live
 from tests.web.browser import CHROMIUM_FLAGS, INSTALL_TIMEOUT
 from tests.web.cockpit_support import PASSWORD, PM, SECRET_KEY
 
@@ -101,6 +101,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 team.at("2026-11-16T08:00:00Z")
                 capture_baseline(rt.engine, rt.jira, rt.mapping, "ACME", now=DIGEST_AT)
                 reconcile(rt.engine, rt.jira, rt.mapping, "ACME", since=None, now=DIGEST_AT)
+                go_live(rt.engine, "ACME", now=DIGEST_AT)  # the agency has checked and gone live
                 for _ in play_week(sandbox.url):
                     pass
                 team.at("2026-11-20T18:00:00Z")

@@ -34,9 +34,9 @@ def sink() -> Iterator[tuple[ScriptedSink, str]]:
 @pytest.fixture
 def app(sqlite_url: str, tmp_path: Path, sink: tuple[ScriptedSink, str]) -> Iterator[Any]:
     mapping = (ROOT / "mappings" / "sandbox.toml").read_text(encoding="utf-8")
-    acme_digest = 'digest = { to = ["pm@acme.example"]'
-    assert acme_digest in mapping
-    mapping = mapping.replace(acme_digest, f'pm = ["{LEAD}"]\n{acme_digest}', 1)
+    acme_pm = 'pm = ["pm@agency.example"]'
+    assert acme_pm in mapping
+    mapping = mapping.replace(acme_pm, f'pm = ["{LEAD}"]', 1)  # ACME's PM: the first project
     (tmp_path / "mapping.toml").write_text(mapping, encoding="utf-8")
     settings = app_settings(
         sqlite_url,
