@@ -81,12 +81,16 @@ class JiraRetryLater(Exception):
 
 
 class JiraRejected(Exception):
-    """Jira refused the call (4xx): repeating it unchanged will not help."""
+    """Jira refused the call (4xx): repeating it unchanged will not help.
 
-    def __init__(self, status: int, message: str) -> None:
+    `request` names the call ("METHOD url", no credentials) when the policy made it.
+    """
+
+    def __init__(self, status: int, message: str, *, request: str = "") -> None:
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.message = message
+        self.request = request
 
 
 class _Transient(Exception):
@@ -146,7 +150,9 @@ class RetryPolicy:
                 status = exc.response.status_code if exc.response is not None else 0
                 raise self._classify(status, exc.response, label) from None
             except requests.exceptions.InvalidJSONError:
-                raise JiraRejected(0, f"{label}: Jira's answer is not JSON") from None
+                raise JiraRejected(
+                    0, f"{label}: Jira's answer is not JSON", request=label
+                ) from None
             except requests.RequestException as exc:
                 log.warning("Jira call %s failed: %s", label, type(exc).__name__)
                 raise _Transient(
@@ -205,7 +211,7 @@ class RetryPolicy:
             )
         # Debug only: a refusal is the caller's to report (a 404 is often an expected answer).
         log.debug("Jira refused %s with %s", label, status)
-        return JiraRejected(status, jira_messages(response) or f"HTTP {status}")
+        return JiraRejected(status, jira_messages(response) or f"HTTP {status}", request=label)
 
     def _note_pause(self, retry_after: float | None) -> None:
         # Without a Retry-After (Atlassian normally sends one) pause as long as our longest backoff.

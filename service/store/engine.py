@@ -18,6 +18,8 @@ from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, even
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from service.store.problems import DatabaseUnusable
+
 READONLY = "scopewatch_readonly"
 AUTOCOMMIT = "scopewatch_autocommit"
 BUSY_TIMEOUT = "scopewatch_busy_timeout_ms"
@@ -34,7 +36,13 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) ->
 def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnusable(
+                f"cannot make the folder of the SQLite file {path} ({exc.strerror}): "
+                "fix SCOPEWATCH_DATABASE_URL"
+            ) from None
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine, "connect")
