@@ -87,11 +87,8 @@ def configure_logging(secrets: list[str] | None = None, level: int = logging.INF
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Their INFO lines echo request URLs and bodies; warnings are enough.
-    for noisy in ("urllib3", "werkzeug", "matplotlib", "mail.log", "alembic"):
+    for noisy in ("urllib3", "werkzeug", "jira", "matplotlib", "mail.log", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # The `jira` library logs each failed answer's body as an error before raising; our client
-    # reports the failure itself, by status and URL.
-    logging.getLogger("jira").setLevel(logging.CRITICAL)
     # A library's warning (matplotlib's, pandas') would print two raw lines, file and source, in
     # the middle of the JSON ones: it becomes one log record like everything else.
     warnings.showwarning = _log_warning

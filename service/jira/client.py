@@ -522,6 +522,9 @@ class JiraClient:
                 max_retries=0,
                 timeout=self.timeout,
                 get_server_info=get_server_info,
+                # Its log echoes each failed answer's body as an error; the policy reports the
+                # failure itself, by status and URL.
+                logging=False,
                 **auth,
             )
         except (KeyError, TypeError) as exc:
