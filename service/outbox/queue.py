@@ -321,7 +321,7 @@ def _rejected(engine: Engine, job: Job, now: datetime, exc: JiraRejected) -> str
     if exc.status == 401 or isinstance(exc, JiraUnusable):
         # Our credentials or site, not this job: keep every job waiting until an operator fixes
         # them.
-        log.error("outbox: Jira does not accept our credentials (HTTP 401)")
+        log.error("outbox: Jira does not accept our credentials or address: %s", exc)
         with engine.begin() as conn:
             _update(
                 conn,
