@@ -28,7 +28,8 @@ def operator_line(exc: BaseException) -> str | None:
 def _database_line(exc: BaseException) -> str | None:
     from sqlalchemy.exc import DBAPIError
 
-    from service.store.problems import DatabaseUnusable, database_problem
+    from service.store.engine import DatabaseUnusable
+    from service.store.problems import database_problem
 
     if isinstance(exc, DatabaseUnusable):
         return str(exc)

@@ -18,11 +18,13 @@ from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, even
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from service.store.problems import DatabaseUnusable
-
 READONLY = "scopewatch_readonly"
 AUTOCOMMIT = "scopewatch_autocommit"
 BUSY_TIMEOUT = "scopewatch_busy_timeout_ms"
+
+
+class DatabaseUnusable(Exception):
+    """The database cannot even be set up (a SQLite file's folder cannot be made): one line."""
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) -> Engine:

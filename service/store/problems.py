@@ -29,10 +29,6 @@ _NO_ANSWER = (
 )
 
 
-class DatabaseUnusable(Exception):
-    """The database cannot even be set up (a SQLite file's folder cannot be made): one line."""
-
-
 def database_problem(exc: BaseException, url: str) -> str | None:
     """One line for `exc`, raised using the database at `url`; None if it is not one we know."""
     if not isinstance(exc, DBAPIError):
