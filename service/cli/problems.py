@@ -48,6 +48,11 @@ def _jira_line(exc: BaseException) -> str | None:
         return str(exc)
     if isinstance(exc, JiraRejected):
         return f"Jira refused {exc.request or 'a request'} (HTTP {exc.status}): {exc.message}"
+    if isinstance(exc, JiraRetryLater) and exc.pause_until is not None:
+        return (
+            f"Jira is rate limiting us ({exc.reason}): try again after "
+            f"{exc.pause_until:%H:%M:%S} UTC; {RETRYING}"
+        )
     if isinstance(exc, JiraRetryLater):
         seconds = load_settings().jira_give_up
         return (

@@ -119,11 +119,14 @@ class JiraClient:
         max_wait: float = 120,
         backoff: float = 1.0,
         backoff_max: float = 30.0,
+        give_up: float | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.mapping = mapping
         self.timeout = timeout
-        self._policy = RetryPolicy(max_wait=max_wait, backoff=backoff, backoff_max=backoff_max)
+        self._policy = RetryPolicy(
+            max_wait=max_wait, backoff=backoff, backoff_max=backoff_max, give_up=give_up
+        )
         self._email = email or None
         self._token = token
         self._jira: JIRA | None = None
@@ -142,6 +145,7 @@ class JiraClient:
         `interactive`: for a command run by hand, which gives up on a Jira that does not answer
         after `settings.jira_give_up` seconds instead of retrying for minutes as the worker does.
         Retries stop a third before the bound, so that the last try's connect timeout fits in it.
+        A 429 is an answer: its `Retry-After` is still waited out, as far as `max_wait`.
         """
         if not settings.jira_url or not settings.jira_token:
             raise ValueError("Jira is not configured: SCOPEWATCH_JIRA_URL and _TOKEN are needed")
@@ -149,8 +153,7 @@ class JiraClient:
             bound = float(settings.jira_give_up)
             options = {
                 "timeout": (min(5.0, bound / 3), min(30.0, bound)),
-                "max_wait": bound * 2 / 3,
-                "backoff_max": min(30.0, bound / 3),
+                "give_up": bound * 2 / 3,
                 **options,
             }
         return cls(settings.jira_url, settings.jira_email, settings.jira_token, mapping, **options)

@@ -109,8 +109,18 @@ class _Transient(Exception):
 class RetryPolicy:
     """Runs calls to one Jira site: counts requests, repeats what may be repeated, pauses on 429."""
 
-    def __init__(self, *, max_wait: float, backoff: float, backoff_max: float) -> None:
+    def __init__(
+        self,
+        *,
+        max_wait: float,
+        backoff: float,
+        backoff_max: float,
+        give_up: float | None = None,
+    ) -> None:
         self.max_wait = max_wait
+        # For a person waiting: stop retrying a Jira that fails without asking us to wait (no
+        # answer, 5xx) after this many seconds. A 429 names its own wait, up to `max_wait`.
+        self.give_up = give_up
         self.backoff = backoff
         self.backoff_max = backoff_max
         self.calls = 0  # HTTP requests sent, retries included
@@ -173,16 +183,29 @@ class RetryPolicy:
             assert isinstance(exc, _Transient)
             raise self._later(exc, state.upcoming_sleep)
 
+        out_of_time = stop_before_delay(self.max_wait)
+
+        def stop(state: RetryCallState) -> bool:
+            return out_of_time(state) or self._given_up(state)
+
         retrying = Retrying(
             retry=retry_if_exception(retryable),
             wait=self._wait,
-            stop=stop_before_delay(self.max_wait),
+            stop=stop,
             retry_error_callback=give_up,
         )
         try:
             return retrying(attempt)
         except _Transient as exc:  # not to be repeated here: a POST Jira may have applied, a 500
             raise self._later(exc, self.backoff) from None
+
+    def _given_up(self, state: RetryCallState) -> bool:
+        if self.give_up is None or state.outcome is None:
+            return False
+        exc = state.outcome.exception()
+        if isinstance(exc, _Transient) and exc.status == 429:
+            return False
+        return (state.seconds_since_start or 0.0) + state.upcoming_sleep >= self.give_up
 
     def _wait(self, state: RetryCallState) -> float:
         """The longer of Jira's Retry-After and our jittered exponential backoff."""
