@@ -131,21 +131,12 @@ def parse_since(value: str | None) -> datetime | None:
     return parsed
 
 
-# Processes that run until stopped: their log is their voice. A command run by hand speaks in its
-# output and, when it fails, in one line; retries on the way are not the operator's business.
-SERVICES = frozenset({"run", "serve", "worker", "sandbox", "demo"})
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.pass_context
-def main(ctx: click.Context) -> None:
+def main() -> None:
     """scopewatch: flags new scope in Jira, prices it, and tells the client every week."""
-    import logging
-
     from service.logs import configure_logging, secrets_from_env
 
-    service = ctx.invoked_subcommand in SERVICES
-    configure_logging(secrets_from_env(), level=logging.INFO if service else logging.ERROR)
+    configure_logging(secrets_from_env())
 
 
 # --- web, worker, all-in-one ----------------------------------------------------------------------

@@ -119,8 +119,10 @@ class RetryPolicy:
     ) -> None:
         self.max_wait = max_wait
         # For a person waiting: stop retrying a Jira that fails without asking us to wait (no
-        # answer, 5xx) after this many seconds. A 429 names its own wait, up to `max_wait`.
+        # answer, 5xx) after this many seconds. A 429 names its own wait, up to `max_wait`. The
+        # person reads the outcome in one line, so each retry is logged for debugging only.
         self.give_up = give_up
+        self._retry_level = logging.WARNING if give_up is None else logging.DEBUG
         self.backoff = backoff
         self.backoff_max = backoff_max
         self.calls = 0  # HTTP requests sent, retries included
@@ -164,7 +166,7 @@ class RetryPolicy:
                     0, f"{label}: Jira's answer is not JSON", request=label
                 ) from None
             except requests.RequestException as exc:
-                log.warning("Jira call %s failed: %s", label, type(exc).__name__)
+                log.log(self._retry_level, "Jira call %s failed: %s", label, type(exc).__name__)
                 raise _Transient(
                     None, None, f"{label}: {type(exc).__name__}", untouched=_never_sent(exc)
                 ) from None
@@ -225,7 +227,7 @@ class RetryPolicy:
             )
             if status == 429:
                 self._note_pause(retry_after)
-            log.warning("Jira answered %s to %s", status, label)
+            log.log(self._retry_level, "Jira answered %s to %s", status, label)
             return _Transient(
                 status,
                 retry_after,
