@@ -390,3 +390,23 @@ def test_an_impossible_date_names_its_file_line_and_key(world: World) -> None:
         f"scopewatch: {path}:6: projects[0].start: not a real date: 2026-02-30 "
         "(day is out of range for month)"
     ]
+
+
+def test_a_refused_password_is_named_but_never_printed() -> None:
+    """The test server trusts loopback, so the driver's refusal is made here, word for word."""
+    from sqlalchemy.exc import OperationalError
+
+    from service.store.problems import database_problem
+
+    url = f"postgresql+psycopg://app:{PASSWORD}@db.internal:5432/scopewatch"
+    refusal = Exception(
+        'connection failed: connection to server at "10.0.0.7", port 5432 failed: '
+        'FATAL:  password authentication failed for user "app"'
+    )
+
+    line = database_problem(OperationalError("connect", {}, refusal), url)
+
+    assert line == (
+        "PostgreSQL at postgresql+psycopg://app:***@db.internal:5432/scopewatch: the password of "
+        "role 'app' was refused: fix it in SCOPEWATCH_DATABASE_URL"
+    )
