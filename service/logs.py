@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -88,3 +89,19 @@ def configure_logging(secrets: list[str] | None = None, level: int = logging.INF
     # Their INFO lines echo request URLs and bodies; warnings are enough.
     for noisy in ("urllib3", "werkzeug", "jira", "matplotlib", "mail.log", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # A library's warning (matplotlib's, pandas') would print two raw lines, file and source, in
+    # the middle of the JSON ones: it becomes one log record like everything else.
+    warnings.showwarning = _log_warning
+
+
+def _log_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    logging.getLogger("py.warnings").warning(
+        "%s: %s (%s:%s)", category.__name__, message, filename, lineno
+    )

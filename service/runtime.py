@@ -36,9 +36,17 @@ class Runtime:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings | None = None, *, clock: Clock | None = None
+        cls,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        interactive: bool = False,
     ) -> Runtime:
-        """Everything built from the settings (default: the environment's), once."""
+        """Everything built from the settings (default: the environment's), once.
+
+        `interactive` for a command run by hand: its Jira client gives up on a Jira that does not
+        answer within `SCOPEWATCH_JIRA_GIVE_UP` seconds; services keep retrying for minutes.
+        """
         settings = settings or load_settings()
         mapping = load_mapping(settings.mappings)
         return cls(
@@ -46,7 +54,7 @@ class Runtime:
             engine=make_engine(settings.database_url),
             mapping=mapping,
             clock=clock or system_clock,
-            jira=_jira_client(settings, mapping),
+            jira=_jira_client(settings, mapping, interactive),
             mailer=_mailer(settings),
         )
 
@@ -54,13 +62,13 @@ class Runtime:
         self.engine.dispose()
 
 
-def _jira_client(settings: Settings, mapping: Mapping) -> JiraClient | None:
+def _jira_client(settings: Settings, mapping: Mapping, interactive: bool) -> JiraClient | None:
     if not settings.jira_configured:
         return None
     # Imported here: the `jira` library costs a quarter of a second, and most commands need none.
     from service.jira.client import JiraClient
 
-    return JiraClient.from_settings(settings, mapping)
+    return JiraClient.from_settings(settings, mapping, interactive=interactive)
 
 
 def _mailer(settings: Settings) -> Mailer | None:

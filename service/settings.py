@@ -16,6 +16,8 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 ENV_PREFIX = "SCOPEWATCH_"
 
@@ -76,10 +78,36 @@ def _http_url(value: str | None) -> str | None:
     return value.rstrip("/")
 
 
+SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
+POSTGRES_DRIVER = "postgresql+psycopg"  # the driver installed with scopewatch
+
+
 def _database_url(value: str) -> str:
-    if not value.startswith(("sqlite:", "postgresql")):
-        raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
-    return value
+    """Checked here, so that a typo is a line naming the setting, not a traceback from the engine.
+
+    The reasons never quote the URL: it may carry a password.
+    """
+    if not value.strip():
+        raise ValueError(
+            "is empty: give sqlite:///path/to/file.db or postgresql+psycopg://user@host/db, "
+            "or unset it for the default sqlite:///instance/scopewatch.db"
+        )
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL") from None
+    if url.drivername in SQLITE_DRIVERS:
+        if url.host or url.port or url.username:
+            raise ValueError(
+                "a SQLite URL names a file, not a host: three slashes before a relative path "
+                "(sqlite:///instance/scopewatch.db), four before an absolute one (sqlite:////data/x.db)"
+            )
+        return value
+    if url.drivername.split("+")[0] in {"postgresql", "postgres"}:
+        if url.drivername != POSTGRES_DRIVER:
+            raise ValueError(f"must start {POSTGRES_DRIVER}:// (the PostgreSQL driver installed)")
+        return value
+    raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
 
 
 PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
@@ -134,6 +162,11 @@ class Settings(BaseModel):
     decision_link_days: PositiveInt = Field(
         default=14, description="days a decision link in an e-mail stays valid"
     )
+    jira_give_up: PositiveInt = Field(
+        default=15,
+        description="seconds a command run by hand waits for a Jira that does not answer before "
+        "it gives up (the worker keeps retrying in the background)",
+    )
 
     @property
     def jira_configured(self) -> bool:
@@ -173,12 +206,22 @@ SETTINGS: tuple[Setting, ...] = tuple(
 )
 
 
+# An empty variable otherwise means "the default". Not for the database: an empty URL is most
+# often a `${DATABASE_URL}` that did not expand, and a SQLite file in its place would quietly take
+# the data.
+NEVER_EMPTY = frozenset({"database_url"})
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
     """Defaults, then `SCOPEWATCH_*` from the environment, then overrides (tests), all checked."""
     environ = os.environ if environ is None else environ
-    from_env = {s.field: raw.strip() for s in SETTINGS if (raw := environ.get(s.env))}
+    from_env = {
+        s.field: raw.strip()
+        for s in SETTINGS
+        if (raw := environ.get(s.env)) or (raw is not None and s.field in NEVER_EMPTY)
+    }
     values = {**from_env, **(overrides or {})}
     try:
         return Settings.model_validate(values)
@@ -193,7 +236,7 @@ def load_settings(
                 continue
             # An override is named by its field, so nobody hunts for a variable that is not set.
             label = name if name in (overrides or {}) else setting.env
-            shown = "(hidden)" if setting.secret else repr(values[name])
+            shown = "(hidden)" if setting.secret and values[name] else repr(values[name])
             problems.append(f"{label}={shown}: {_reason(error)}")
         raise SettingsError(problems) from None
 

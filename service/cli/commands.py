@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+# Only click at import time: `scopewatch --help` and every command pay for what they use, not for
+# pydantic, SQLAlchemy, pandas or matplotlib (issue 15, item 6). Each command imports its own.
+from service.cli.paths import OUT_FILE, OUT_FOLDER, OutPathError, unwritable
 from service.cli.project import project as project_group
 from service.cli.users import users as users_group
 
-# Only click at import time: `scopewatch --help` and every command pay for what they use, not for
-# pydantic, SQLAlchemy, pandas or matplotlib (issue 15, item 6). Each command imports its own.
 if TYPE_CHECKING:
     from service.jira.client import JiraClient
     from service.runtime import Runtime
@@ -46,30 +47,35 @@ class UserError(click.ClickException):
 
 
 def friendly(func: F) -> F:
-    """Turns the errors users cause (settings, mapping file, week strings) into clear lines.
+    """Turns the errors operators cause into clear lines (`service.cli.problems` words them):
+    settings, the mapping file, a database or Jira that is wrong or away, a file not writable.
 
-    Every problem gets its own line, so a file with three mistakes is fixed in one round.
+    Every problem gets its own line, so a file with three mistakes is fixed in one round. What
+    is not an operator's mistake is a bug, and keeps its traceback.
     """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from mappings import ConfigError
-        from service.settings import SettingsError
-
         try:
             return func(*args, **kwargs)
-        except SettingsError as exc:
-            raise UserError("\n".join(exc.problems)) from None
-        except ConfigError as exc:
-            raise UserError(str(exc)) from None
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            from service.cli.problems import operator_line
+
+            line = operator_line(exc)
+            if line is None:
+                raise
+            raise UserError(line) from None
 
     return wrapper  # type: ignore[return-value]
 
 
 def runtime(settings: Settings | None = None) -> Runtime:
+    """The runtime of a command run by hand: it gives up on a Jira that does not answer."""
     from service.runtime import Runtime
 
-    return Runtime.from_settings(settings)
+    return Runtime.from_settings(settings, interactive=True)
 
 
 def operator() -> str:
@@ -90,6 +96,7 @@ def require_migrated(rt: Runtime) -> None:
 def require_jira(rt: Runtime) -> JiraClient:
     if rt.jira is None:
         raise UserError("Jira is not configured: set SCOPEWATCH_JIRA_URL and SCOPEWATCH_JIRA_TOKEN")
+    rt.jira.connect()
     return rt.jira
 
 
@@ -117,6 +124,10 @@ def output(path: str | None, binary: bool = False) -> Iterator[Any]:
     if path is None:
         yield sys.stdout.buffer if binary else sys.stdout
         return
+    # Checked again: the path may have changed while the command worked.
+    reason = unwritable(Path(path), folder=False)
+    if reason is not None:
+        raise OutPathError(f"--out {path}: {reason}")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb" if binary else "w", encoding=None if binary else "utf-8") as handle:
         yield handle
@@ -165,8 +176,9 @@ def serve(host: str, port: int) -> None:
 def worker(once: bool) -> None:
     """Processes the inbox and the Jira outbox."""
     from service.mirror import worker as worker_mod
+    from service.runtime import Runtime
 
-    rt = runtime()
+    rt = Runtime.from_settings()  # a service: it keeps retrying a Jira that does not answer
     require_migrated(rt)
     if once:
         stats = worker_mod.run_once(rt)
@@ -361,7 +373,7 @@ def mappings_check(path: str | None) -> None:
         from service.scope.first_contact import baseline_date_warning
         from service.store.clock import system_clock
 
-        client = JiraClient.from_settings(settings, mapping)
+        client = JiraClient.from_settings(settings, mapping, interactive=True)
         missing = missing_custom_fields(client, mapping)
         if missing:
             raise UserError(f"{mapping.source}: custom fields not in Jira: {', '.join(missing)}")
@@ -431,7 +443,7 @@ def digest() -> None:
     default="json",
     show_default=True,
 )
-@click.option("--out", default=None, type=click.Path(dir_okay=False))
+@click.option("--out", default=None, type=OUT_FILE)
 @friendly
 def digest_build(project_key: str, week: str | None, fmt: str, out: str | None) -> None:
     """Builds a digest without sending it."""
@@ -513,7 +525,7 @@ def export() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True
 )
-@click.option("--out", default=None, type=click.Path(dir_okay=False))
+@click.option("--out", default=None, type=OUT_FILE)
 @friendly
 def export_scope_changes(project_key: str, fmt: str, out: str | None) -> None:
     """The change log of a project."""
@@ -532,7 +544,7 @@ def export_scope_changes(project_key: str, fmt: str, out: str | None) -> None:
 
 
 @main.command()
-@click.option("--out", default="out", show_default=True, type=click.Path(file_okay=False))
+@click.option("--out", default="out", show_default=True, type=OUT_FOLDER)
 @friendly
 def demo(out: str) -> None:
     """What `make demo` runs: a scripted week through the sandbox, end to end."""

@@ -68,6 +68,7 @@ __all__ = [
     "JiraClient",
     "JiraRejected",
     "JiraRetryLater",
+    "JiraUnusable",
     "missing_custom_fields",
     "same_comment_text",
 ]
@@ -93,6 +94,18 @@ class _Bearer(AuthBase):
         return request
 
 
+class JiraUnusable(JiraRejected):
+    """Jira's first answer shows the site or the login is wrong: nothing will work until the
+    settings change. Its text is one line for an operator, in the settings' own words."""
+
+    def __init__(self, refused: JiraRejected, advice: str) -> None:
+        super().__init__(refused.status, refused.message, request=refused.request)
+        self.advice = advice
+
+    def __str__(self) -> str:
+        return self.advice
+
+
 class JiraClient:
     """Jira's REST API as plain dicts, behind one retry policy. Connects on first use."""
 
@@ -107,11 +120,14 @@ class JiraClient:
         max_wait: float = 120,
         backoff: float = 1.0,
         backoff_max: float = 30.0,
+        give_up: float | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.mapping = mapping
         self.timeout = timeout
-        self._policy = RetryPolicy(max_wait=max_wait, backoff=backoff, backoff_max=backoff_max)
+        self._policy = RetryPolicy(
+            max_wait=max_wait, backoff=backoff, backoff_max=backoff_max, give_up=give_up
+        )
         self._email = email or None
         self._token = token
         self._jira: JIRA | None = None
@@ -122,10 +138,25 @@ class JiraClient:
         self._lock = threading.RLock()
 
     @classmethod
-    def from_settings(cls, settings: Settings, mapping: Mapping, **options: Any) -> JiraClient:
-        """Cloud: e-mail and API token (basic auth); Data Center: the token alone is a PAT."""
+    def from_settings(
+        cls, settings: Settings, mapping: Mapping, *, interactive: bool = False, **options: Any
+    ) -> JiraClient:
+        """Cloud: e-mail and API token (basic auth); Data Center: the token alone is a PAT.
+
+        `interactive`: for a command run by hand, which gives up on a Jira that does not answer
+        after `settings.jira_give_up` seconds instead of retrying for minutes as the worker does.
+        Retries stop a third before the bound, so that the last try's connect timeout fits in it.
+        A 429 is an answer: its `Retry-After` is still waited out, as far as `max_wait`.
+        """
         if not settings.jira_url or not settings.jira_token:
             raise ValueError("Jira is not configured: SCOPEWATCH_JIRA_URL and _TOKEN are needed")
+        if interactive:
+            bound = float(settings.jira_give_up)
+            options = {
+                "timeout": (min(5.0, bound / 3), min(30.0, bound)),
+                "give_up": bound * 2 / 3,
+                **options,
+            }
         return cls(settings.jira_url, settings.jira_email, settings.jira_token, mapping, **options)
 
     def __repr__(self) -> str:
@@ -147,6 +178,11 @@ class JiraClient:
         return self._policy.pause_until
 
     # --- the site ------------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Connects now (one serverInfo request, once), so that a wrong site or login is reported
+        before a command starts its work rather than in the middle of it."""
+        self._library()
 
     @property
     def deployment_type(self) -> str:
@@ -448,9 +484,47 @@ class JiraClient:
         """The library client, made on first use so that building a JiraClient costs nothing."""
         with self._lock:
             if self._jira is None:
-                # The constructor's serverInfo call goes through the same policy as the rest.
-                self._jira = self._call("GET", "serverInfo", self._open_library, idempotent=True)
+                self._jira = self._connect()
             return self._jira
+
+    def _connect(self) -> JIRA:
+        """The constructor's serverInfo call, through the same policy as the rest.
+
+        A refusal here is about the site or the login, not about any one call: it is said so.
+        """
+        try:
+            return self._call("GET", "serverInfo", self._open_library, idempotent=True)
+        except JiraRejected as exc:
+            raise JiraUnusable(exc, self._why_unusable(exc)) from None
+
+    def _why_unusable(self, exc: JiraRejected) -> str:
+        site = log_url(self.url)
+        login = (
+            "SCOPEWATCH_JIRA_EMAIL and SCOPEWATCH_JIRA_TOKEN"
+            if self._email
+            else "SCOPEWATCH_JIRA_TOKEN (a personal access token)"
+        )
+        if exc.status == 401:
+            return f"Jira at {site} refused the login (HTTP 401): check {login}"
+        if exc.status == 403:
+            return (
+                f"Jira at {site} refused access (HTTP 403: {exc.message}): check {login}, and "
+                "log in once in a browser if Jira asks for a CAPTCHA"
+            )
+        if exc.status == 404:
+            return (
+                f"no Jira at {site} (HTTP 404 for /rest/api/2/serverInfo): SCOPEWATCH_JIRA_URL "
+                "must be the site's base address, e.g. https://acme.atlassian.net"
+            )
+        if exc.status == 0:
+            return (
+                f"{site} is not a Jira site (its serverInfo answer is not Jira's): "
+                "check SCOPEWATCH_JIRA_URL"
+            )
+        return (
+            f"Jira at {site} refused its first request (HTTP {exc.status}: {exc.message}): "
+            "check SCOPEWATCH_JIRA_URL"
+        )
 
     def _open_library(self, *, api: int = 2, get_server_info: bool = True) -> JIRA:
         auth: dict[str, Any] = (
@@ -458,14 +532,21 @@ class JiraClient:
             if self._email
             else {"token_auth": self._token}
         )
-        return JIRA(
-            server=self.url,
-            options={"rest_api_version": str(api)},
-            max_retries=0,
-            timeout=self.timeout,
-            get_server_info=get_server_info,
-            **auth,
-        )
+        try:
+            return JIRA(
+                server=self.url,
+                options={"rest_api_version": str(api)},
+                max_retries=0,
+                timeout=self.timeout,
+                get_server_info=get_server_info,
+                # Its log echoes each failed answer's body as an error; the policy reports the
+                # failure itself, by status and URL.
+                logging=False,
+                **auth,
+            )
+        except (KeyError, TypeError) as exc:
+            # JSON, but not serverInfo's: the library looks up `versionNumbers` and fails.
+            raise JiraRejected(0, f"serverInfo lacks {exc}", request="GET serverInfo") from None
 
     def _own_session(self) -> requests.Session:
         with self._lock:

@@ -81,12 +81,16 @@ class JiraRetryLater(Exception):
 
 
 class JiraRejected(Exception):
-    """Jira refused the call (4xx): repeating it unchanged will not help."""
+    """Jira refused the call (4xx): repeating it unchanged will not help.
 
-    def __init__(self, status: int, message: str) -> None:
+    `request` names the call ("METHOD url", no credentials) when the policy made it.
+    """
+
+    def __init__(self, status: int, message: str, *, request: str = "") -> None:
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.message = message
+        self.request = request
 
 
 class _Transient(Exception):
@@ -105,8 +109,20 @@ class _Transient(Exception):
 class RetryPolicy:
     """Runs calls to one Jira site: counts requests, repeats what may be repeated, pauses on 429."""
 
-    def __init__(self, *, max_wait: float, backoff: float, backoff_max: float) -> None:
+    def __init__(
+        self,
+        *,
+        max_wait: float,
+        backoff: float,
+        backoff_max: float,
+        give_up: float | None = None,
+    ) -> None:
         self.max_wait = max_wait
+        # For a person waiting: stop retrying a Jira that fails without asking us to wait (no
+        # answer, 5xx) after this many seconds. A 429 names its own wait, up to `max_wait`. The
+        # person reads the outcome in one line, so each retry is logged for debugging only.
+        self.give_up = give_up
+        self._retry_level = logging.WARNING if give_up is None else logging.DEBUG
         self.backoff = backoff
         self.backoff_max = backoff_max
         self.calls = 0  # HTTP requests sent, retries included
@@ -146,9 +162,11 @@ class RetryPolicy:
                 status = exc.response.status_code if exc.response is not None else 0
                 raise self._classify(status, exc.response, label) from None
             except requests.exceptions.InvalidJSONError:
-                raise JiraRejected(0, f"{label}: Jira's answer is not JSON") from None
+                raise JiraRejected(
+                    0, f"{label}: Jira's answer is not JSON", request=label
+                ) from None
             except requests.RequestException as exc:
-                log.warning("Jira call %s failed: %s", label, type(exc).__name__)
+                log.log(self._retry_level, "Jira call %s failed: %s", label, type(exc).__name__)
                 raise _Transient(
                     None, None, f"{label}: {type(exc).__name__}", untouched=_never_sent(exc)
                 ) from None
@@ -167,16 +185,29 @@ class RetryPolicy:
             assert isinstance(exc, _Transient)
             raise self._later(exc, state.upcoming_sleep)
 
+        out_of_time = stop_before_delay(self.max_wait)
+
+        def stop(state: RetryCallState) -> bool:
+            return out_of_time(state) or self._given_up(state)
+
         retrying = Retrying(
             retry=retry_if_exception(retryable),
             wait=self._wait,
-            stop=stop_before_delay(self.max_wait),
+            stop=stop,
             retry_error_callback=give_up,
         )
         try:
             return retrying(attempt)
         except _Transient as exc:  # not to be repeated here: a POST Jira may have applied, a 500
             raise self._later(exc, self.backoff) from None
+
+    def _given_up(self, state: RetryCallState) -> bool:
+        if self.give_up is None or state.outcome is None:
+            return False
+        exc = state.outcome.exception()
+        if isinstance(exc, _Transient) and exc.status == 429:
+            return False
+        return (state.seconds_since_start or 0.0) + state.upcoming_sleep >= self.give_up
 
     def _wait(self, state: RetryCallState) -> float:
         """The longer of Jira's Retry-After and our jittered exponential backoff."""
@@ -196,7 +227,7 @@ class RetryPolicy:
             )
             if status == 429:
                 self._note_pause(retry_after)
-            log.warning("Jira answered %s to %s", status, label)
+            log.log(self._retry_level, "Jira answered %s to %s", status, label)
             return _Transient(
                 status,
                 retry_after,
@@ -205,7 +236,7 @@ class RetryPolicy:
             )
         # Debug only: a refusal is the caller's to report (a 404 is often an expected answer).
         log.debug("Jira refused %s with %s", label, status)
-        return JiraRejected(status, jira_messages(response) or f"HTTP {status}")
+        return JiraRejected(status, jira_messages(response) or f"HTTP {status}", request=label)
 
     def _note_pause(self, retry_after: float | None) -> None:
         # Without a Retry-After (Atlassian normally sends one) pause as long as our longest backoff.

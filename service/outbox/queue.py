@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, or_, select, update
 
-from service.jira.client import JiraClient, JiraRejected, JiraRetryLater
+from service.jira.client import JiraClient, JiraRejected, JiraRetryLater, JiraUnusable
 from service.projects.modes import live_keys_query
 from service.store.engine import insert_ignore, upsert
 from service.store.schema import kv, outbox
@@ -333,9 +333,10 @@ def _extend_pause(conn: Connection, until: datetime) -> None:
 
 def _rejected(engine: Engine, job: Job, now: datetime, exc: JiraRejected) -> str:
     reason = f"Jira refused: HTTP {exc.status}: {exc.message}"
-    if exc.status == 401:
-        # Our credentials, not this job: keep every job waiting until an operator fixes them.
-        log.error("outbox: Jira does not accept our credentials (HTTP 401)")
+    if exc.status == 401 or isinstance(exc, JiraUnusable):
+        # Our credentials or site, not this job: keep every job waiting until an operator fixes
+        # them.
+        log.error("outbox: Jira does not accept our credentials or address: %s", exc)
         with engine.begin() as conn:
             _update(
                 conn,

@@ -1,8 +1,8 @@
 """Injected failures and the request log, so tests can prove how a client copes with Jira.
 
-A fault hits the next N REST calls whose path contains `paths`: 429 (with `Retry-After`), 503 or
-500 answer before anything happens; `drop` applies the call and then cuts the TCP connection
-without an answer, the nastiest case for a client that retries.
+A fault hits the next N REST calls whose path contains `paths`: 429 (with `Retry-After`), 503,
+500, or a refusal (401, 403, 404) answer before anything happens; `drop` applies the call and then
+cuts the TCP connection without an answer, the nastiest case for a client that retries.
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from typing import Any
 
 from .errors import JiraError
 
-MODES = {"429", "503", "500", "drop"}
+MODES = {"429", "503", "500", "drop", "401", "403", "404"}
+# What Jira answers when the login, the account's access or the site itself is wrong.
+REFUSALS = {
+    "401": "You are not authenticated. Authentication required to perform this operation.",
+    "403": "You do not have permission to access this site.",
+    "404": "Site temporarily unavailable",
+}
 
 
 @dataclass
@@ -113,6 +119,8 @@ def failure(fault: Fault) -> JiraError:
                 "X-RateLimit-Reason": "jira-quota-tenant-based",
             },
         )
+    if fault.mode in REFUSALS:
+        return JiraError(int(fault.mode), REFUSALS[fault.mode])
     # 5xx carry Retry-After only when the test asked for one.
     headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
     if fault.mode == "503":

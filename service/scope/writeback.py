@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from mappings.model import JiraFields, Mapping, Project
-from service.jira.client import JiraClient, JiraRejected, same_comment_text
+from service.jira.client import JiraClient, JiraRejected, JiraUnusable, same_comment_text
 from service.outbox.queue import Executed, InvalidJob, Job, JobKind, cancel_pending, enqueue
 from service.scope.baseline import Baseline
 from service.scope.changes import mark_written
@@ -292,7 +292,8 @@ def execute(client: JiraClient, job: Job) -> Executed:
             value = {**asdict(payload.property), JOB_FIELD: job.dedupe_key}
             client.set_property(ref, IMPACT_PROPERTY, value)
     except JiraRejected as exc:
-        if exc.status == 404:
+        # A 404 at connection means a wrong site address, not a deleted issue.
+        if exc.status == 404 and not isinstance(exc, JiraUnusable):
             key = payload.issue_key or ref
             return Executed(written=False, note=f"{key} no longer exists in Jira: nothing written")
         raise

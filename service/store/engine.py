@@ -23,6 +23,10 @@ AUTOCOMMIT = "scopewatch_autocommit"
 BUSY_TIMEOUT = "scopewatch_busy_timeout_ms"
 
 
+class DatabaseUnusable(Exception):
+    """The database cannot even be set up (a SQLite file's folder cannot be made): one line."""
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, busy_timeout_ms)
@@ -34,7 +38,13 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) ->
 def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnusable(
+                f"cannot make the folder of the SQLite file {path} ({exc.strerror}): "
+                "fix SCOPEWATCH_DATABASE_URL"
+            ) from None
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine, "connect")
