@@ -48,3 +48,45 @@ def issue_hours(issues: pd.DataFrame, project: Project, mapping: Mapping) -> pd.
     defaults = mapping.hours_by_type
     by_type = map_distinct(issues["issue_type"], lambda t: defaults.get(t, float("nan")))
     return by_estimate.fillna(by_points).fillna(by_type.astype("float64"))
+
+
+def counts_as_scope(issue_type: object, project: Project) -> bool:
+    """Excluded types (`exclude_types`) are not scope: not in a baseline, not a change, no growth.
+    The baseline capture, the scope engine and the digest all ask this."""
+    return issue_type not in project.exclude_types
+
+
+MAX_DEPTH = 10  # epic > story > sub-task is three; a deeper chain is a loop in bad data
+
+
+def carried_by_children(hours: pd.Series, parent_of: pd.Series) -> pd.Index:
+    """The issues of `hours` (indexed by id, NaN when unpriced) whose work their children carry.
+
+    A parent with at least one priced child (or grandchild) among `hours` counts its children,
+    not its own estimate on top: an epic's default 40 h would otherwise double-count the stories
+    that split it. `parent_of` maps issue ids to their parent's id (ids missing from it have none).
+    """
+    members = hours.index
+    parents = parent_of.reindex(members)
+    carrying = set(members[hours.notna().to_numpy()])
+    carried: set[object] = set()
+    for _ in range(MAX_DEPTH):
+        found = {p for i, p in zip(members, parents, strict=True) if i in carrying}
+        new = (found & set(members)) - carried
+        if not new:
+            break
+        carried |= new
+        carrying = new
+    return pd.Index([i for i in members if i in carried], dtype=object)
+
+
+def counted_hours(hours: pd.Series, parent_of: pd.Series) -> pd.Series:
+    """`hours` with each parent carried by its children (`carried_by_children`) counted 0 h."""
+    carried = carried_by_children(hours, parent_of)
+    return hours.where(~hours.index.isin(carried), 0.0)
+
+
+def parents_of(issues: pd.DataFrame) -> pd.Series:
+    """Issue id -> parent id, from an issues frame (issues without a parent left out)."""
+    known = issues[issues["parent_id"].notna() & ~issues["parent_id"].isin(["None", "nan", ""])]
+    return pd.Series(known["parent_id"].to_numpy(), index=known["id"].to_numpy())

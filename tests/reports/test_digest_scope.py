@@ -26,6 +26,8 @@ def test_empty_scope():
     assert calculate_scope(empty_frames(), MAPPING, PROJECT, WEEK) == {
         "baseline_hours": 0.0,
         "current_hours": 0.0,
+        "raised_hours": 0.0,
+        "removed_hours": 0.0,
         "changes_this_week": [],
         "pending": {"count": 0, "hours": 0.0, "cost": 0.0},
         "approved": {"count": 0, "hours": 0.0, "cost": 0.0},
