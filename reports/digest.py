@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, tzinfo
 from functools import partial
 from typing import Any
@@ -24,6 +25,7 @@ from reports.budget import calculate_budget, calculate_series
 from reports.evm import calculate_evm
 from reports.forecast import calculate_forecast, open_hours, p85_date
 from reports.frames import Frames, utc
+from reports.headline import calculate_headline
 from reports.period import Period, period_for, zone
 from reports.risks import calculate_questions, calculate_risks
 from reports.scope import calculate_scope, current_hours_series, scope_hours
@@ -52,7 +54,8 @@ def _hundredth(x: float) -> float:
 NUMBER_FORMATS: dict[str, Callable[[float], float]] = {
     **dict.fromkeys(
         ["total", "spent", "spent_this_week", "remaining", "budget", "cost", "bac", "pv", "ev",
-         "ac", "eac", "etc", "vac", "changes_cost", "spent_cum", "planned_cum", "budget_total"],
+         "ac", "eac", "etc", "vac", "changes_cost", "spent_cum", "planned_cum", "budget_total",
+         "forecast_cost", "decisions_cost"],
         _money,
     ),
     **dict.fromkeys(
@@ -78,19 +81,6 @@ def calculate_feedback(frames: Frames, period: Period, link: str | None) -> dict
     return {"link": link, "last": last, "trend": by_week.tail(FEEDBACK_TREND_WEEKS).tolist()}
 
 
-def calculate_headline(
-    budget: dict[str, Any], scope: dict[str, Any], blockers: list[dict[str, Any]]
-) -> dict[str, Any]:
-    changes = scope["changes_this_week"]
-    burn = budget["burn_pct"]
-    return {
-        "spent_pct": int(round(burn)) if burn is not None else 0,
-        "changes_count": len(changes),
-        "changes_cost": float(sum(c["cost"] for c in changes if not pd.isna(c["cost"]))),
-        "blockers_on_client": sum(1 for b in blockers if b["waiting_on"] == "client"),
-    }
-
-
 def _by_issue(values: pd.Series, issue_ids: pd.Series) -> pd.Series:
     return pd.Series(values.to_numpy(), index=issue_ids.to_numpy())
 
@@ -111,12 +101,14 @@ def build_digest(
     rng_seed: int = 7,
     feedback_link: str | None = None,
     locale: str = formats.DEFAULT_LOCALE,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """The digest of one project and ISO week. `locale` is the one its sentences (EVM
     explanations, risks) are written in; it is kept under "locale" so the renderers show the
-    tables in the same one."""
+    tables in the same one. `as_of` is the moment a mid-week preview is built ("now"): ages are
+    measured to it when it comes before the period's end."""
     project = _project(mapping, project_key)
-    period = period_for(week, project.digest.tz)
+    period = replace(period_for(week, project.digest.tz), now=as_of)
     end = utc(period.end_utc)
 
     # 1. Where everything stood at the period's end; every calculation below reads these. The
@@ -161,27 +153,31 @@ def build_digest(
         hours, frames, [utc(period_for(w, period.tz).end_utc) for w in series["weeks"]]
     )
 
+    timeline = {
+        "start": project.start,
+        "end": project.end,
+        "forecast": forecast,
+        "milestones": milestones,
+    }
+    pending = changes[changes["decision"] == "pending"]
+    pending_ages = (utc(period.as_of_utc) - pending["born"]).dt.total_seconds() // 86400
     digest = {
         "project": project.key,
         "client": project.client,
         "week": period.week,
-        "period": {"start": period.start, "end": period.end},
+        # as_of: what ages are measured to, the end or "now" for a mid-week preview
+        "period": {"start": period.start, "end": period.end, "as_of": period.as_of_utc},
         "currency": project.currency,
         "locale": locale,
         "budget": budget,
         "scope": scope,
-        "timeline": {
-            "start": project.start,
-            "end": project.end,
-            "forecast": forecast,
-            "milestones": milestones,
-        },
+        "timeline": timeline,
         "blockers": blockers,
         "transitions": calculate_transitions(frames, period),
         "risks": risks,
         "questions": calculate_questions(state, period),
         "feedback": calculate_feedback(frames, period, feedback_link),
-        "headline": calculate_headline(budget, scope, blockers),
+        "headline": calculate_headline(budget, scope, timeline, blockers, pending_ages),
         "series": series,
     }
     return finalize(digest, period.tz)

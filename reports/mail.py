@@ -12,6 +12,7 @@ Message layout, the one every mainstream client shows with inline images:
 
 from __future__ import annotations
 
+import email.policy
 from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
@@ -44,7 +45,9 @@ def build_message(
     if when.tzinfo is None:
         raise ValueError("date must be timezone-aware")
 
-    msg = EmailMessage()
+    # Headers unfolded up to SMTP's 998-octet line limit: Python folds a long subject before an
+    # encoded word (a "€") with a space too many, which readers then see.
+    msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
     # The policy refuses CR/LF in these values, so a bad address cannot add a header either.
     msg["Subject"] = subject(d, locale=locale)
     msg["From"] = mail_from

@@ -57,7 +57,8 @@ _env.globals["needs_estimate"] = NEEDS_ESTIMATE
 
 
 def subject(d: Mapping[str, Any], *, locale: str | None = None) -> str:
-    """One line, e.g. `[ACME] Week 47: 62% of budget used, 3 scope changes (€2,620), …`.
+    """One line, e.g. `[ACME] Week 47: off track, 62% of budget used, 3 scope changes (€2,620),
+    2 decisions and 1 blocker waiting on you`: the status first when the digest has one.
 
     `locale` (here and in the other renderers) overrides the digest's own "locale" key; without
     either the digest is shown in `formats.DEFAULT_LOCALE`.
@@ -65,11 +66,14 @@ def subject(d: Mapping[str, Any], *, locale: str | None = None) -> str:
     show = _Show.of(d, locale)
     head = _headline(d)
     parts: list[str] = []
+    if head.get("status"):
+        parts.append(_clean(head["status"]))
     if head["spent_pct"] is not None:
         parts.append(f"{show.pct(head['spent_pct'])} of budget used")
     parts.append(_changes_phrase(head, show))
-    if head["blockers_on_client"]:
-        parts.append(_plural(head["blockers_on_client"], "blocker") + " waiting on you")
+    waiting = _waiting_items(head)
+    if waiting:
+        parts.append(" and ".join(waiting) + " waiting on you")
     text = f"[{_clean(d.get('project'))}] {_week_label(d.get('week'))}: " + ", ".join(parts)
     # A header must stay one line whatever the data holds: that is what stops header injection.
     return _clean(text)
@@ -173,6 +177,8 @@ def _view(d: Mapping[str, Any], show: _Show) -> dict[str, Any]:
         "week": _week_label(d.get("week")),
         "period": _period(d.get("period") or {}, show),
         "headline": _headline_lines(d, show),
+        "status": _status(d),
+        "waiting_line": _waiting_line(_headline(d), show),
         "budget": _budget(d.get("budget") or {}, show),
         "scope": _scope(d.get("scope") or {}, show),
         "timeline": _timeline(d.get("timeline") or {}, show),
@@ -200,10 +206,21 @@ def _view(d: Mapping[str, Any], show: _Show) -> dict[str, Any]:
 
 
 def _headline(d: Mapping[str, Any]) -> dict[str, Any]:
-    """The headline block, filled from the sections when the builder left a figure out."""
+    """The headline block, filled from the sections when the builder left a figure out: either
+    way each figure is the one its section shows."""
     head = dict(d.get("headline") or {})
-    changes = (d.get("scope") or {}).get("changes_this_week") or []
-    head.setdefault("spent_pct", (d.get("budget") or {}).get("burn_pct"))
+    budget, scope = d.get("budget") or {}, d.get("scope") or {}
+    timeline = d.get("timeline") or {}
+    changes = scope.get("changes_this_week") or []
+    pending = scope.get("pending") or {}
+    head.setdefault("spent_pct", budget.get("burn_pct"))
+    head.setdefault("spent", budget.get("spent"))
+    head.setdefault("budget", budget.get("total"))
+    head.setdefault("forecast_cost", (budget.get("evm") or {}).get("eac"))
+    head.setdefault("planned_end", timeline.get("end"))
+    head.setdefault("forecast_finish", (timeline.get("forecast") or {}).get("p85"))
+    head.setdefault("decisions_waiting", pending.get("count") or 0)
+    head.setdefault("decisions_cost", pending.get("cost"))
     head.setdefault("changes_count", len(changes))
     head.setdefault("changes_cost", sum(c.get("cost") or 0 for c in changes) if changes else None)
     head.setdefault(
@@ -212,6 +229,16 @@ def _headline(d: Mapping[str, Any]) -> dict[str, Any]:
     )
     head["unpriced"] = sum(1 for c in changes if _number(c.get("cost")) is None)
     return head
+
+
+def _waiting_items(head: Mapping[str, Any]) -> list[str]:
+    """What waits on the client, e.g. ["2 decisions", "1 blocker"]; empty when nothing does."""
+    items = []
+    if int(head.get("decisions_waiting") or 0):
+        items.append(_plural(int(head["decisions_waiting"]), "decision"))
+    if int(head.get("blockers_on_client") or 0):
+        items.append(_plural(int(head["blockers_on_client"]), "blocker"))
+    return items
 
 
 def _changes_phrase(head: Mapping[str, Any], show: _Show) -> str:
@@ -227,22 +254,97 @@ def _changes_phrase(head: Mapping[str, Any], show: _Show) -> str:
     return f"{_plural(count, 'scope change')} ({', '.join(details)})"
 
 
-def _headline_lines(d: Mapping[str, Any], show: _Show) -> list[str]:
-    head = _headline(d)
-    budget = d.get("budget") or {}
-    lines = []
-    if head["spent_pct"] is not None:
-        lines.append(
-            f"{show.pct(head['spent_pct'])} of the budget used "
-            f"({show.money(budget.get('spent'))} of {show.money(budget.get('total'))})."
+STATUS_COLOURS = {"on track": "#15803d", "at risk": "#b45309", "off track": "#b91c1c"}
+_REASONS = {
+    "cost_over_budget": "the expected final cost is over the budget",
+    "finish_after_plan": "the likely finish is after the planned end",
+    "client_waiting": "something has waited on you for over a week",
+}
+
+
+def _status(d: Mapping[str, Any]) -> dict[str, str] | None:
+    """The status badge: its words (never colour alone) and its colour."""
+    head = d.get("headline") or {}
+    status = _clean(head.get("status"))
+    if status not in STATUS_COLOURS:
+        return None
+    reasons = [_REASONS[r] for r in head.get("status_reasons") or [] if r in _REASONS]
+    why = f": {'; '.join(reasons)}" if reasons else ""
+    return {"text": f"Status: {status}{why}.", "colour": STATUS_COLOURS[status]}
+
+
+def _cost_line(head: Mapping[str, Any], show: _Show) -> str | None:
+    budget, spent = _number(head.get("budget")), _number(head.get("spent"))
+    forecast = _number(head.get("forecast_cost"))
+    so_far = ""
+    if spent is not None and budget is not None:
+        so_far = f"cost so far {show.money(spent)}"
+        if head.get("spent_pct") is not None:
+            so_far += f" ({show.pct(head['spent_pct'])} of the budget)"
+    if forecast is None or budget is None:
+        if not so_far:
+            return None
+        return (
+            f"{so_far[:1].upper()}{so_far[1:]} of {show.money(budget)}; the expected final cost "
+            "cannot be forecast yet."
         )
+    gap = forecast - budget
+    if round(gap, 2) == 0:
+        verdict = "on budget"
+    else:
+        verdict = f"{show.money(abs(gap))} {'over' if gap > 0 else 'under'}"
+    line = (
+        f"Expected final cost {show.money(forecast)} against a budget of {show.money(budget)}: "
+        f"{verdict}."
+    )
+    return f"{line} {so_far[:1].upper()}{so_far[1:]}." if so_far else line
+
+
+def _finish_line(head: Mapping[str, Any], show: _Show) -> str | None:
+    end = _parse(head.get("planned_end"))
+    finish = _parse(head.get("forecast_finish"))
+    if end is None:
+        return None
+    if finish is None:
+        return f"Likely finish: no forecast yet; the plan ends on {show.date(end)}."
+    days = (_as_date(finish) - _as_date(end)).days
+    if days > 0:
+        when = f"{_plural(days, 'day')} after the planned end on {show.date(end)}"
+    elif days < 0:
+        when = f"{_plural(-days, 'day')} before the planned end on {show.date(end)}"
+    else:
+        when = "on the planned end date"
+    return f"Likely finish {show.date(finish)} (85% confidence), {when}."
+
+
+def _waiting_line(head: Mapping[str, Any], show: _Show) -> str:
+    decisions = int(head.get("decisions_waiting") or 0)
+    blockers = int(head.get("blockers_on_client") or 0)
+    if not decisions and not blockers:
+        return "Nothing is waiting on you."
+    items = []
+    if decisions:
+        cost = _number(head.get("decisions_cost"))
+        total = f" ({show.money(cost)})" if cost else ""
+        items.append(f"{_plural(decisions, 'decision')} on scope changes{total}")
+    if blockers:
+        items.append(f"{_plural(blockers, 'blocked item')} only you can unblock")
+    return "Waiting on you: " + " and ".join(items) + "."
+
+
+def _headline_lines(d: Mapping[str, Any], show: _Show) -> list[str]:
+    """Bad news first: cost against budget, finish against plan, what waits on the client, then
+    the week's scope changes."""
+    head = _headline(d)
+    lines = [line for line in (_cost_line(head, show), _finish_line(head, show)) if line]
+    lines.append(_waiting_line(head, show))
     changes = _changes_phrase(head, show)
     lines.append(changes[:1].upper() + changes[1:] + " this week.")
-    waiting = int(head["blockers_on_client"] or 0)
-    lines.append(
-        f"{_plural(waiting, 'item')} waiting on you." if waiting else "Nothing is waiting on you."
-    )
     return lines
+
+
+def _as_date(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def _budget(b: Mapping[str, Any], show: _Show) -> dict[str, Any]:

@@ -94,7 +94,7 @@ def calculate_risks(
 
 
 def _waiting_decisions(changes: pd.DataFrame, period: Period) -> list[dict[str, str]]:
-    end = utc(period.end_utc)
+    end = utc(period.as_of_utc)
     pending = changes[changes["decision"] == "pending"].sort_values(["born", "key"])
     # `age_days` of the whole column at once: thousands of changes can be pending, five are named
     waited = (end - pending["born"]).dt.total_seconds() // 86400  # NaN when not known
@@ -117,7 +117,7 @@ def _waiting_decisions(changes: pd.DataFrame, period: Period) -> list[dict[str, 
 
 def calculate_questions(state: pd.DataFrame, period: Period) -> list[dict[str, Any]]:
     """Open questions (type Question or label "question"), oldest first."""
-    end = utc(period.end_utc)
+    end = utc(period.as_of_utc)
     questions = _tagged(state, "question").sort_values(["created", "key"])
     return [
         {"key": q.key, "summary": q.summary, "age_days": age_days(q.created, end)}

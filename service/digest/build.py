@@ -40,10 +40,17 @@ def build_digest(
     project = rt.mapping.project(project_key)
     if project is None:
         raise ValueError(f"no project {project_key!r} in {rt.mapping.source}")
-    week = report_week(project, week, now or rt.clock())
+    now = now or rt.clock()
+    week = report_week(project, week, now)
     with reader(rt.engine) as conn:
+        # A week still running is a preview: its ages are measured to now, not to its end.
         return digest_for(
-            conn, rt.mapping, project_key, week, feedback_link=feedback_link(rt, project_key, week)
+            conn,
+            rt.mapping,
+            project_key,
+            week,
+            feedback_link=feedback_link(rt, project_key, week),
+            as_of=now,
         )
 
 

@@ -194,6 +194,7 @@ def test_digest_header(digest):
     assert digest["period"] == {
         "start": "2026-11-16T00:00:00+01:00",
         "end": "2026-11-23T00:00:00+01:00",
+        "as_of": "2026-11-23T00:00:00+01:00",  # a past week: as of its end
     }
 
 
@@ -336,11 +337,24 @@ def test_digest_feedback_headline_series(digest):
                  "at": "2026-11-17T09:00:00+01:00"},
         "trend": [4.0, 4.0],  # W45: 4; W46: (3 + 5) / 2
     }  # fmt: skip
+    # The headline repeats the sections' figures; bad news first.
     assert digest["headline"] == {
+        # EAC 12900 is 15% over the 11200 budget (> 10%): off track; A-11 has waited 12 days
+        # for a decision (> 7)
+        "status": "off track",
+        "status_reasons": ["cost_over_budget", "client_waiting"],
         "spent_pct": 77,  # 76.79 %
+        "spent": 8_600.0,
+        "budget": 11_200.0,
+        "forecast_cost": 12_900.0,  # budget.evm.eac
+        "planned_end": "2026-12-27",
+        "forecast_finish": "2026-12-13",  # timeline.forecast.p85
+        "finish_late_days": -14,  # two weeks early
+        "decisions_waiting": 2,  # scope.pending: A-8, A-11
+        "decisions_cost": 1_600.0,
         "changes_count": 1,
         "changes_cost": 1_200.0,
-        "blockers_on_client": 1,
+        "blockers_on_client": 1,  # A-4
     }
     assert digest["series"] == {
         "weeks": ["2026-W45", "2026-W46", "2026-W47"],

@@ -52,8 +52,8 @@ def section(text: str, title: str) -> str:
 
 def test_subject_sums_up_the_week(digest: dict[str, Any]) -> None:
     assert subject(digest) == (
-        "[ACME] Week 47: 61% of budget used, 3 scope changes (€2,620, 1 needs estimate), "
-        "2 blockers waiting on you"
+        "[ACME] Week 47: off track, 61% of budget used, 3 scope changes (€2,620, 1 needs "
+        "estimate), 3 decisions and 2 blockers waiting on you"
     )
 
 
@@ -64,15 +64,18 @@ def test_subject_uses_singular_and_leaves_out_what_is_not_there(digest: dict[str
         "changes_count": 1,
         "changes_cost": 1360.0,
         "blockers_on_client": 1,
+        "decisions_waiting": 1,
     }
     assert subject(digest) == (
-        "[ACME] Week 47: 12% of budget used, 1 scope change (€1,360), 1 blocker waiting on you"
+        "[ACME] Week 47: 12% of budget used, 1 scope change (€1,360), 1 decision and 1 blocker "
+        "waiting on you"
     )
     digest["headline"] = {
         "spent_pct": None,
         "changes_count": 0,
         "changes_cost": None,
         "blockers_on_client": 0,
+        "decisions_waiting": 0,
     }
     assert subject(digest) == "[ACME] Week 47: no scope changes"
 
@@ -254,12 +257,15 @@ def test_a_digest_with_nothing_in_it_still_renders() -> None:
 def test_the_digest_is_shown_in_its_own_locale(digest: dict[str, Any]) -> None:
     digest["locale"] = "de_DE"
     assert subject(digest) == (  # a header holds plain spaces only
-        "[ACME] Week 47: 61 % of budget used, 3 scope changes (2.620 €, 1 needs estimate), "
-        "2 blockers waiting on you"
+        "[ACME] Week 47: off track, 61 % of budget used, 3 scope changes (2.620 €, 1 needs "
+        "estimate), 3 decisions and 2 blockers waiting on you"
     )
     text = render_text(digest)
     assert "Week 47 progress report, 16. Nov. 2026 – 22. Nov. 2026" in text
-    assert "* 61\xa0% of the budget used (74.400\xa0€ of 122.040\xa0€)." in text
+    assert (
+        "* Expected final cost 143.076,92\xa0€ against a budget of 122.040\xa0€: 21.036,92\xa0€ "
+        "over. Cost so far 74.400\xa0€ (61\xa0% of the budget)."
+    ) in text
     assert "Agreed scope 1.424 h; current scope 1.498 h (74 h added)." in text
     assert "Awaiting your decision        3   40 h  3.400\xa0€" in text
     html = render_html(digest, image_cids={})
