@@ -36,9 +36,10 @@ class Period:
     @property
     def as_of_utc(self) -> datetime:
         """What ages are measured to: the period's end, or now for a mid-week preview."""
-        if self.now is not None and self.now < self.end:
-            return self.now.astimezone(UTC)
-        return self.end_utc
+        if self.now is None or self.now >= self.end:
+            return self.end_utc
+        # a week not started yet (a preview far ahead) is seen from its start
+        return max(self.now, self.start).astimezone(UTC)
 
     @property
     def tz(self) -> str:
