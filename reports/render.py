@@ -450,6 +450,7 @@ def _timeline(t: Mapping[str, Any], show: _Show) -> dict[str, Any]:
         "p95": show.date(forecast.get("p95")),
         "forecast": forecast.get("p85") is not None,
         "moved": moved_text,
+        "why_milestones_differ": _unscheduled_note(forecast, t.get("milestones") or [], show),
         "milestones": [
             [
                 _clean(m.get("name")),
@@ -460,6 +461,21 @@ def _timeline(t: Mapping[str, Any], show: _Show) -> dict[str, Any]:
             for m in t.get("milestones") or []
         ],
     }
+
+
+def _unscheduled_note(
+    forecast: Mapping[str, Any], milestones: Sequence[Mapping[str, Any]], show: _Show
+) -> str | None:
+    """Why the last milestone's forecast is not the project's finish, when it is not."""
+    hours = _number(forecast.get("unscheduled_hours"))
+    last = [m for m in milestones if m.get("forecast_p85")]
+    if not hours or hours <= 0 or not last or forecast.get("p85") is None:
+        return None
+    return (
+        f"The last milestone, {_clean(last[-1].get('name'))}, is forecast for "
+        f"{show.date(last[-1].get('forecast_p85'))}; the project finishes later because "
+        f"{show.hours(hours)} of open work belongs to no milestone."
+    )
 
 
 def _blockers(items: Sequence[Mapping[str, Any]], show: _Show) -> dict[str, list[list[str]]]:

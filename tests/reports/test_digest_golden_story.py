@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 
 from mappings.model import DigestSchedule, JiraFields, Mapping, Project, Statuses
+from reports import formats
 from reports.digest import build_digest
 from reports.frames import frames_from_records
+from reports.render import render_text
 from service.scope.capture import baseline_hours
 
 
@@ -159,3 +161,26 @@ def test_a_mid_week_preview_measures_ages_to_its_own_moment(digest):
     assert overdue == ['The scope change "change E2" has waited 10 days for approval or rejection.']
     # A moment after the period's end changes nothing: the week is over.
     assert build_digest(frames(), MAPPING, "STORY", "2026-W47", as_of=t(30)) == digest
+
+
+def test_the_digest_says_why_the_last_milestone_finishes_before_the_project():
+    versions = [{"id": "v1", "name": "v1.0", "release_date": date(2026, 12, 20), "released": False}]
+    in_v1 = [{**i, "fix_version_ids": ("v1",)} if i["id"] in {"T1", "C1"} else i for i in ISSUES]
+    base = frames()
+    with_versions = frames_from_records(
+        issues=in_v1, versions=versions, scope_changes=CHANGES,
+        baseline_items=base.baseline_items.to_dict("records"),
+        scope_growth=base.scope_growth.to_dict("records"),
+        worklogs=base.worklogs.to_dict("records"),
+    )  # fmt: skip
+    d = build_digest(with_versions, MAPPING, "STORY", "2026-W47")
+    forecast, (v1,) = d["timeline"]["forecast"], d["timeline"]["milestones"]
+    # Open: S2 12 + T1 20 + C1 12 + C2 6 + C4 8 = 58 h; v1.0 holds T1 and C1 (32 h).
+    assert forecast["unscheduled_hours"] == 26.0
+    assert v1["forecast_p85"] < forecast["p85"]
+    v1_finish = formats.date(date.fromisoformat(v1["forecast_p85"]))
+    note = (
+        f"The last milestone, v1.0, is forecast for {v1_finish}; "
+        "the project finishes later because 26 h of open work belongs to no milestone."
+    )
+    assert note in render_text(d)
