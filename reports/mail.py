@@ -33,11 +33,13 @@ def build_message(
     message_id: str,
     date: datetime,
     locale: str | None = None,
+    audience: str = "client",
 ) -> EmailMessage:
     """The digest e-mail. `message_id` is fixed by the caller so a resend is recognisably the same.
 
     `date` is the Date header (aware): the caller's clock, never the wall's. `locale` overrides
-    the digest's own, for every part alike (see `reports.render`).
+    the digest's own, for every part alike (see `reports.render`); `audience` is "client" or
+    "pm" (the PM's version: earned value and internal figures, every section).
     """
     if not to:
         raise ValueError("a digest needs at least one recipient")
@@ -59,10 +61,13 @@ def build_message(
     cids = {name: _content_id(name, message_id) for name in ("burn", "scope")}
     # Quoted-printable keeps every line under SMTP's 998-octet limit and the body 7-bit clean.
     msg.set_content(
-        render_text(d, locale=locale), subtype="plain", charset="utf-8", cte="quoted-printable"
+        render_text(d, locale=locale, audience=audience),
+        subtype="plain",
+        charset="utf-8",
+        cte="quoted-printable",
     )
     msg.add_alternative(
-        render_html(d, image_cids=cids, locale=locale),
+        render_html(d, image_cids=cids, locale=locale, audience=audience),
         subtype="html",
         charset="utf-8",
         cte="quoted-printable",

@@ -36,6 +36,18 @@ _EVM_LABELS = (
     ("etc", "Estimate to complete (ETC)", "money"),
     ("vac", "Variance at completion (VAC)", "money"),
 )
+# Two audiences. The client's digest holds these sections (PRODUCT.md names no mapping key to
+# choose them, so this is the documented default: docs/digest-status.md); the PM's holds every
+# section, the earned-value table with its acronyms and the internal figures (work logged on
+# rejected changes).
+CLIENT, PM = "client", "pm"
+CLIENT_SECTIONS: tuple[str, ...] = (
+    "headline", "waiting_on_you", "budget", "scope", "milestones", "blockers", "feedback",
+)  # fmt: skip
+PM_SECTIONS: tuple[str, ...] = (
+    *CLIENT_SECTIONS, "transitions", "risks", "questions", "earned_value", "internal",
+)  # fmt: skip
+SECTIONS = {CLIENT: CLIENT_SECTIONS, PM: PM_SECTIONS}
 CHARTS: tuple[str, ...] = ("burn", "scope")
 _CHART_MAKERS: dict[str, Callable[[Mapping[str, Any], str | None], bytes]] = {
     "burn": charts.burn_chart,
@@ -84,21 +96,23 @@ def render_html(
     *,
     image_cids: Mapping[str, str] | None = None,
     locale: str | None = None,
+    audience: str = CLIENT,
 ) -> str:
     """The digest as an e-mail-safe HTML page: tables, inline CSS, no script.
 
     With `image_cids` ({"burn": cid, "scope": cid}) the charts are `cid:` references to MIME
     parts; without it they are embedded as `data:` URIs so a browser preview shows them.
+    `audience` is "client" (plain words, the client's sections) or "pm" (everything).
     """
     show = _Show.of(d, locale)
-    view = _view(d, show)
+    view = _view(d, show, audience)
     view["charts"] = _chart_sources(d, image_cids, show.locale)
     return _env.get_template("digest.html").render(v=view)
 
 
-def render_text(d: Mapping[str, Any], *, locale: str | None = None) -> str:
+def render_text(d: Mapping[str, Any], *, locale: str | None = None, audience: str = CLIENT) -> str:
     """The plain-text twin of the HTML, with aligned columns."""
-    view = _view(d, _Show.of(d, locale))
+    view = _view(d, _Show.of(d, locale), audience)
     return _env.get_template("digest.txt").render(v=view, table=_text_table)
 
 
@@ -169,8 +183,11 @@ class _Show:
             return _clean(value)
 
 
-def _view(d: Mapping[str, Any], show: _Show) -> dict[str, Any]:
-    return {
+def _view(d: Mapping[str, Any], show: _Show, audience: str = CLIENT) -> dict[str, Any]:
+    if audience not in SECTIONS:
+        raise ValueError(f"unknown audience {audience!r}: use {' or '.join(SECTIONS)}")
+    sections = SECTIONS[audience]
+    view = {
         "subject": subject(d, locale=show.locale),
         "project": _clean(d.get("project")),
         "client": _clean(d.get("client")) or _clean(d.get("project")),
@@ -179,8 +196,8 @@ def _view(d: Mapping[str, Any], show: _Show) -> dict[str, Any]:
         "headline": _headline_lines(d, show),
         "status": _status(d),
         "waiting_line": _waiting_line(_headline(d), show),
-        "budget": _budget(d.get("budget") or {}, show),
-        "scope": _scope(d.get("scope") or {}, show),
+        "budget": _budget(d.get("budget") or {}, show, pm=audience == PM),
+        "scope": _scope(d.get("scope") or {}, show, internal="internal" in sections),
         "timeline": _timeline(d.get("timeline") or {}, show),
         "blockers": _blockers(d.get("blockers") or [], show),
         "transitions": [
@@ -202,7 +219,12 @@ def _view(d: Mapping[str, Any], show: _Show) -> dict[str, Any]:
         ],
         "feedback": _feedback(d.get("feedback") or {}, show),
         "chart_alt": _chart_alt(d, show),
+        "sections": sections,
     }
+    for name in ("transitions", "risks", "questions"):
+        if name not in sections:
+            view[name] = []
+    return view
 
 
 def _headline(d: Mapping[str, Any]) -> dict[str, Any]:
@@ -347,18 +369,32 @@ def _as_date(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def _budget(b: Mapping[str, Any], show: _Show) -> dict[str, Any]:
+def _budget(b: Mapping[str, Any], show: _Show, *, pm: bool = False) -> dict[str, Any]:
+    """Plain words for the client ("cost so far", "expected final cost"); the PM's version keeps
+    the earned-value table with its acronyms."""
     evm = b.get("evm") or {}
     explain = evm.get("explain") or {}
-    return {
-        "rows": [
-            ["Budget", show.money(b.get("total"))],
-            ["Spent to date", show.money(b.get("spent"))],
+    if pm:
+        rows = [
+            ["Budget (BAC)", show.money(b.get("total"))],
+            ["Spent to date (AC)", show.money(b.get("spent"))],
             ["Spent this week", show.money(b.get("spent_this_week"))],
             ["Remaining", show.money(b.get("remaining"))],
             ["Used", show.pct(b.get("burn_pct"))],
             ["Runs out at this pace", show.date(b.get("runway_date"))],
-        ],
+        ]
+    else:
+        rows = [
+            ["Budget", show.money(b.get("total"))],
+            ["Cost so far", show.money(b.get("spent"))],
+            ["Cost this week", show.money(b.get("spent_this_week"))],
+            ["Remaining", show.money(b.get("remaining"))],
+            ["Used", show.pct(b.get("burn_pct"))],
+            ["Expected final cost", show.money(evm.get("eac"))],
+            ["Runs out at this pace", show.date(b.get("runway_date"))],
+        ]
+    return {
+        "rows": rows,
         "categories": [
             [
                 _clean(c.get("category")),
@@ -375,12 +411,13 @@ def _budget(b: Mapping[str, Any], show: _Show) -> dict[str, Any]:
                 _clean(explain.get(key)),
             ]
             for key, label, kind in _EVM_LABELS
-            if key in evm
+            if key in evm and pm
         ],
     }
 
 
-def _scope(s: Mapping[str, Any], show: _Show) -> dict[str, Any]:
+def _scope(s: Mapping[str, Any], show: _Show, *, internal: bool = False) -> dict[str, Any]:
+    """The scope section; work logged on rejected changes is internal billing detail."""
     baseline, current = _number(s.get("baseline_hours")), _number(s.get("current_hours"))
     added = None if baseline is None or current is None else current - baseline
     return {
@@ -411,7 +448,7 @@ def _scope(s: Mapping[str, Any], show: _Show) -> dict[str, Any]:
             for g in s.get("growth") or []
         ],
         "rejected_logged": show.hours(s.get("rejected_hours_logged"))
-        if s.get("rejected_hours_logged")
+        if s.get("rejected_hours_logged") and internal
         else None,
     }
 

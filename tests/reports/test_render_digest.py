@@ -102,7 +102,7 @@ def test_subject_is_one_line_whatever_the_data_holds(digest: dict[str, Any]) -> 
 def test_html_has_every_section_in_order_with_waiting_on_client_first(
     digest: dict[str, Any],
 ) -> None:
-    html = render_html(digest, image_cids={"burn": "b@x", "scope": "s@x"})
+    html = render_html(digest, image_cids={"burn": "b@x", "scope": "s@x"}, audience="pm")
     titles = [
         "Waiting on you",
         "Budget",
@@ -122,7 +122,7 @@ def test_html_has_every_section_in_order_with_waiting_on_client_first(
 
 
 def test_html_shows_money_evm_and_its_plain_sentences(digest: dict[str, Any]) -> None:
-    html = render_html(digest, image_cids={})
+    html = render_html(digest, image_cids={}, audience="pm")
     for figure in (
         "€122,040",  # whole amounts drop the cents ...
         "€74,400",
@@ -204,7 +204,7 @@ def test_text_has_aligned_columns(digest: dict[str, Any]) -> None:
 def test_text_lists_the_same_sections_with_waiting_on_client_first(
     digest: dict[str, Any],
 ) -> None:
-    text = render_text(digest)
+    text = render_text(digest, audience="pm")
     titles = [
         "WAITING ON YOU",
         "BUDGET",
@@ -268,7 +268,7 @@ def test_the_digest_is_shown_in_its_own_locale(digest: dict[str, Any]) -> None:
     ) in text
     assert "Agreed scope 1.424 h; current scope 1.498 h (74 h added)." in text
     assert "Awaiting your decision        3   40 h  3.400\xa0€" in text
-    html = render_html(digest, image_cids={})
+    html = render_html(digest, image_cids={}, audience="pm")
     assert "143.076,92\xa0€" in html and "-21.036,92\xa0€" in html and "0,85" in html
     assert "Runs out at this pace" in html and "8. Jan. 2027" in html
 
@@ -284,8 +284,34 @@ def test_an_unknown_figure_shows_the_same_blank_in_every_place(digest: dict[str,
     digest["budget"].update(spent_this_week=None, burn_pct=None, runway_date=None)
     digest["budget"]["evm"]["cpi"] = None
     digest["scope"]["growth"][0]["to_hours"] = float("nan")
-    text = render_text(digest)
+    text = render_text(digest, audience="pm")
     for row in ("Spent this week", "Used", "Runs out at this pace"):
         assert re.search(rf"^{row} +—$", text, re.M), row
     assert re.search(r"^Cost performance index \(CPI\) +—$", text, re.M)
     assert re.search(r"^ACME-112 +8 h +— +19 Nov 2026$", text, re.M)
+
+
+# --- two audiences ---------------------------------------------------------------------------
+
+
+def test_the_client_reads_plain_words_and_the_pm_gets_everything(digest: dict[str, Any]) -> None:
+    client, pm = render_text(digest), render_text(digest, audience="pm")
+    # The client: "cost so far" and "expected final cost", no acronyms, no earned-value table,
+    # no internal billing detail, and the default sections only.
+    assert re.search(r"^Cost so far +€74,400$", client, re.M)
+    assert re.search(r"^Expected final cost +€143,076.92$", client, re.M)
+    for internal in ("Earned value", "(CPI)", "(EAC)", "Work logged on rejected changes"):
+        assert internal not in client
+        assert internal in pm
+    for pm_only in ("MOVED THIS WEEK", "RISKS", "QUESTIONS FOR YOU"):
+        assert pm_only not in client and pm_only in pm
+    for both in ("WAITING ON YOU", "BUDGET", "SCOPE CHANGES", "MILESTONES AND FORECAST",
+                 "BLOCKED ON OUR SIDE", "ARE YOU HAPPY"):  # fmt: skip
+        assert both in client and both in pm
+    html = render_html(digest, image_cids={})
+    assert "Cost so far" in html and "Earned value" not in html and "(CPI)" not in html
+
+
+def test_an_unknown_audience_is_refused(digest: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="unknown audience 'boss'"):
+        render_text(digest, audience="boss")
