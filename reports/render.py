@@ -291,7 +291,7 @@ def _status(d: Mapping[str, Any]) -> dict[str, str] | None:
     if status not in STATUS_COLOURS:
         return None
     reasons = [_REASONS[r] for r in head.get("status_reasons") or [] if r in _REASONS]
-    why = f": {'; '.join(reasons)}" if reasons else ""
+    why = f" ({'; '.join(reasons)})" if reasons else ""
     return {"text": f"Status: {status}{why}.", "colour": STATUS_COLOURS[status]}
 
 
@@ -424,6 +424,7 @@ def _scope(s: Mapping[str, Any], show: _Show, *, internal: bool = False) -> dict
         "baseline": show.hours(baseline),
         "current": show.hours(current),
         "added": show.hours(added),
+        "sum": _scope_sum(s, show),
         "changes": [_change(c, show) for c in s.get("changes_this_week") or []],
         "decisions": [
             [
@@ -451,6 +452,24 @@ def _scope(s: Mapping[str, Any], show: _Show, *, internal: bool = False) -> dict
         if s.get("rejected_hours_logged") and internal
         else None,
     }
+
+
+def _scope_sum(s: Mapping[str, Any], show: _Show) -> str | None:
+    """Current scope as the sum it is: "Agreed scope 490 h + approved changes 16 h + pending
+    changes 30 h + raised estimates 16 h = current scope 552 h." (terms that are 0 left out)."""
+    if "raised_hours" not in s:
+        return None  # a digest from before the terms were kept: the short sentence says it
+    terms = [
+        (" + ", "approved changes", (s.get("approved") or {}).get("hours")),
+        (" + ", "pending changes", (s.get("pending") or {}).get("hours")),
+        (" + ", "raised estimates", s.get("raised_hours")),
+        (" − ", "removed from scope", s.get("removed_hours")),
+    ]
+    text = f"Agreed scope {show.hours(s.get('baseline_hours'))}"
+    for sign, label, value in terms:
+        if _number(value):
+            text += f"{sign}{label} {show.hours(value)}"
+    return f"{text} = current scope {show.hours(s.get('current_hours'))}."
 
 
 def _change(c: Mapping[str, Any], show: _Show) -> list[str]:

@@ -184,3 +184,10 @@ def test_the_digest_says_why_the_last_milestone_finishes_before_the_project():
         "the project finishes later because 26 h of open work belongs to no milestone."
     )
     assert note in render_text(d)
+
+
+def test_the_text_shows_current_scope_as_its_sum(digest):
+    assert (
+        "Agreed scope 34 h + approved changes 6 h + pending changes 20 h + raised estimates 10 h"
+        " − removed from scope 4 h = current scope 66 h."
+    ) in render_text(digest)
