@@ -66,18 +66,19 @@ def carried_by_children(hours: pd.Series, parent_of: pd.Series) -> pd.Index:
     not its own estimate on top: an epic's default 40 h would otherwise double-count the stories
     that split it. `parent_of` maps issue ids to their parent's id (ids missing from it have none).
     """
-    members = hours.index
-    parents = parent_of.reindex(members)
-    carrying = set(members[hours.notna().to_numpy()])
-    carried: set[object] = set()
+    members = pd.Index(hours.index, dtype=object)
+    parent_of = parent_of[~parent_of.index.duplicated(keep="last")]
+    parents = pd.Series(parent_of.reindex(members).to_numpy(), dtype=object)
+    carrying = members[hours.notna().to_numpy()]
+    carried = pd.Index([], dtype=object)
     for _ in range(MAX_DEPTH):
-        found = {p for i, p in zip(members, parents, strict=True) if i in carrying}
-        new = (found & set(members)) - carried
-        if not new:
+        found = pd.Index(parents[members.isin(carrying)].dropna().unique(), dtype=object)
+        new = found[found.isin(members) & ~found.isin(carried)]
+        if new.empty:
             break
-        carried |= new
+        carried = carried.append(new)
         carrying = new
-    return pd.Index([i for i in members if i in carried], dtype=object)
+    return carried
 
 
 def counted_hours(hours: pd.Series, parent_of: pd.Series) -> pd.Series:

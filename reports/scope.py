@@ -16,7 +16,6 @@ from reports.frames import Frames, micros, utc
 from reports.hours import (
     carried_by_children,
     counted_hours,
-    counts_as_scope,
     issue_hours,
     parents_of,
 )
@@ -54,7 +53,8 @@ def baseline_hours_by_issue(frames: Frames, project: Project, mapping: Mapping) 
     parents = parents_of(frames.issues)
     if not frames.baseline_items.empty:
         items = frames.baseline_items
-        items = items[items["issue_type"].astype(object).map(lambda t: counts_as_scope(t, project))]
+        # `counts_as_scope`, for the whole column at once
+        items = items[~items["issue_type"].astype(object).isin(project.exclude_types)]
         hours = pd.Series(issue_hours(items, project, mapping).values, index=items["issue_id"])
         return counted_hours(hours, parents)
     if project.baseline is None:
@@ -148,8 +148,9 @@ def scope_hours(frames: Frames, project: Project, mapping: Mapping, at: pd.Times
     issues = frames.issues
     now_type = pd.Series(issues["issue_type"].astype(object).to_numpy(), index=issues["id"])
     present = baseline.index.isin(issues["id"])
-    still_scope = now_type.reindex(baseline.index).map(lambda t: counts_as_scope(t, project))
-    removed = baseline[~present | ~still_scope.fillna(False).astype(bool).to_numpy()]
+    # `counts_as_scope`, for the whole column at once
+    excluded_now = now_type.reindex(baseline.index).isin(project.exclude_types).to_numpy()
+    removed = baseline[~present | excluded_now]
     changes = changes_at(frames.scope_changes, at)
     agreed = baseline[~baseline.index.isin(removed.index)]
     changes["counted_hours"] = _change_hours(changes, agreed, parents_of(issues))
