@@ -448,6 +448,18 @@ def _scope(s: Mapping[str, Any], show: _Show, *, internal: bool = False) -> dict
             ]
             for g in s.get("growth") or []
         ],
+        "awaiting": [
+            [
+                _clean(c.get("key")),
+                _clip(c.get("summary")),
+                NEEDS_ESTIMATE if _number(c.get("hours")) is None else show.hours(c.get("hours")),
+                NEEDS_ESTIMATE
+                if _number(c.get("cost")) is None
+                else show.money(c.get("cost"), _clean(c.get("currency"))),
+                _days(c.get("age_days")),
+            ]
+            for c in s.get("awaiting_decision") or []
+        ],
         "rejected_logged": show.hours(s.get("rejected_hours_logged"))
         if s.get("rejected_hours_logged") and internal
         else None,

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mappings.model import Mapping, Project
+from reports.blockers import age_days
 from reports.frames import Frames, micros, utc
 from reports.hours import (
     carried_by_children,
@@ -232,6 +233,8 @@ def calculate_scope(
     growth = frames.scope_growth[frames.scope_growth["at"] < end].sort_values(["at", "key"])
     summaries = frames.issues.set_index("id")["summary"]
     totals = hours.totals()
+    as_of = utc(period.as_of_utc)
+    pending = changes[changes["decision"] == "pending"].sort_values(["born", "key"])
     return {
         "baseline_hours": totals["baseline_hours"],
         "current_hours": totals["current_hours"],
@@ -242,6 +245,19 @@ def calculate_scope(
         **by_decision,
         # Work done although the client said no: shown so that nobody bills it by accident.
         "rejected_hours_logged": float(rejected["rejected_logged_seconds"].sum()) / 3600,
+        # What waits on the client's decision, oldest first; ages to the digest's as-of moment.
+        "awaiting_decision": [
+            {
+                "key": c.key,
+                "summary": c.summary,
+                "hours": c.hours,
+                "cost": c.cost,
+                "currency": c.currency,
+                "since": c.born,
+                "age_days": age_days(c.born, as_of),
+            }
+            for c in pending.itertuples()
+        ],
         "growth": [
             {
                 "key": g.key,

@@ -8,6 +8,7 @@ series must all tell the same numbers, and a mid-week preview measures ages to i
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -147,7 +148,7 @@ def test_the_headline_repeats_the_sections(digest):
     assert head["forecast_cost"] == digest["budget"]["evm"]["eac"]
     assert head["forecast_finish"] == digest["timeline"]["forecast"]["p85"]
     assert head["blockers_on_client"] == 1  # S2
-    assert head["status"] in {"at risk", "off track"}  # E2 has waited 13 days for a decision
+    assert head["status"] in {"at risk", "off track"}  # E2 has waited 12 days for a decision
     assert "client_waiting" in head["status_reasons"]
 
 
@@ -191,3 +192,14 @@ def test_the_text_shows_current_scope_as_its_sum(digest):
         "Agreed scope 34 h + approved changes 6 h + pending changes 20 h + raised estimates 10 h"
         " − removed from scope 4 h = current scope 66 h."
     ) in render_text(digest)
+
+
+def test_waiting_on_you_lists_the_decisions_and_the_blockers(digest):
+    assert [(c["key"], c["age_days"]) for c in digest["scope"]["awaiting_decision"]] == [
+        ("S-E2", 12), ("S-C4", 11), ("S-C1", 5),  # oldest first, whole days to Nov 23 00:00
+    ]  # fmt: skip
+    text = render_text(digest)
+    waiting = text[text.index("WAITING ON YOU") : text.index("BUDGET")]
+    for key in ("S-E2", "S-C4", "S-C1", "S-S2"):
+        assert key in waiting
+    assert re.search(r"^S-C1 +change C1 +12 h +€1,200 +5 days$", waiting, re.M)

@@ -191,6 +191,8 @@ def test_every_section_tells_the_same_story(history: dict[str, Any]) -> None:
     text = render_text(d)
     nothing = "Nothing is waiting on you." in text
     assert nothing == (scope["pending"]["count"] == 0 and not on_client)
+    assert ("WAITING ON YOU" in text) == (not nothing)
+    assert len(scope["awaiting_decision"]) == scope["pending"]["count"]
     if nothing:
         assert "Awaiting your decision        0" in text
     # Ages are measured to the as-of moment, never beyond it.

@@ -33,6 +33,7 @@ def test_empty_scope():
         "approved": {"count": 0, "hours": 0.0, "cost": 0.0},
         "rejected": {"count": 0, "hours": 0.0, "cost": 0.0},
         "rejected_hours_logged": 0.0,
+        "awaiting_decision": [],
         "growth": [],
     }
 
