@@ -159,8 +159,6 @@ def build_digest(
         "forecast": forecast,
         "milestones": milestones,
     }
-    pending = changes[changes["decision"] == "pending"]
-    pending_ages = (utc(period.as_of_utc) - pending["born"]).dt.total_seconds() // 86400
     digest = {
         "project": project.key,
         "client": project.client,
@@ -177,7 +175,7 @@ def build_digest(
         "risks": risks,
         "questions": calculate_questions(state, period),
         "feedback": calculate_feedback(frames, period, feedback_link),
-        "headline": calculate_headline(budget, scope, timeline, blockers, pending_ages),
+        "headline": calculate_headline(budget, scope, timeline, blockers),
         "series": series,
     }
     return finalize(digest, period.tz)

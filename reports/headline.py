@@ -58,10 +58,9 @@ def calculate_headline(
     scope: dict[str, Any],
     timeline: dict[str, Any],
     blockers: list[dict[str, Any]],
-    pending_ages: pd.Series,
 ) -> dict[str, Any]:
-    """The headline's figures, each read from its section. `pending_ages`: whole days each
-    pending decision has waited, to the digest's as-of moment."""
+    """The headline's figures, each read from its section (the ages of the decisions awaited
+    are the ones `scope.awaiting_decision` lists)."""
     changes = scope["changes_this_week"]
     burn = budget["burn_pct"]
     forecast = timeline["forecast"]
@@ -69,7 +68,7 @@ def calculate_headline(
     end: date = timeline["end"]
     on_client = [b for b in blockers if b["waiting_on"] == "client"]
     waits = [b["age_days"] for b in on_client if b["age_days"] is not None]
-    waits += [int(a) for a in pending_ages.dropna()]
+    waits += [c["age_days"] for c in scope["awaiting_decision"] if c["age_days"] is not None]
     eac = budget["evm"]["eac"]
     beyond = finish is None and str(forecast.get("reason") or "").startswith("beyond")
     status, reasons = status_of(
