@@ -52,7 +52,7 @@ def ages_in_days(since: pd.Series, end: pd.Timestamp) -> pd.Series:
 def calculate_blockers(
     frames: Frames, state: pd.DataFrame, statuses: Statuses, period: Period
 ) -> list[dict[str, Any]]:
-    end = utc(period.end_utc)
+    end = utc(period.as_of_utc)  # ages to the digest's as-of moment
     pending = state[~state["done"]]
     status = map_distinct(pending["status"], lambda s: s.casefold() if isinstance(s, str) else "")
     link_since = open_blocking_links(frames, state, statuses).reindex(pending.index)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, tzinfo
 from functools import partial
 from typing import Any
@@ -22,13 +23,18 @@ from reports import formats
 from reports.blockers import calculate_blockers
 from reports.budget import calculate_budget, calculate_series
 from reports.evm import calculate_evm
-from reports.forecast import calculate_forecast, p85_date
+from reports.forecast import calculate_forecast, open_hours, p85_date
 from reports.frames import Frames, utc
-from reports.hours import issue_hours
+from reports.headline import calculate_headline
 from reports.period import Period, period_for, zone
 from reports.risks import calculate_questions, calculate_risks
-from reports.scope import baseline_hours_by_issue, calculate_scope, changes_at, scope_hours_now
-from reports.timeline import calculate_milestones, calculate_transitions, issue_state
+from reports.scope import calculate_scope, current_hours_series, scope_hours
+from reports.timeline import (
+    calculate_milestones,
+    calculate_transitions,
+    hours_in_milestones,
+    issue_state,
+)
 
 FEEDBACK_TREND_WEEKS = 6
 
@@ -48,12 +54,13 @@ def _hundredth(x: float) -> float:
 NUMBER_FORMATS: dict[str, Callable[[float], float]] = {
     **dict.fromkeys(
         ["total", "spent", "spent_this_week", "remaining", "budget", "cost", "bac", "pv", "ev",
-         "ac", "eac", "etc", "vac", "changes_cost", "spent_cum", "planned_cum", "budget_total"],
+         "ac", "eac", "etc", "vac", "changes_cost", "spent_cum", "planned_cum", "budget_total",
+         "forecast_cost", "decisions_cost"],
         _money,
     ),
     **dict.fromkeys(
         ["hours", "baseline_hours", "current_hours", "from_hours", "to_hours",
-         "rejected_hours_logged"],
+         "rejected_hours_logged", "raised_hours", "removed_hours", "unscheduled_hours"],
         _tenth,
     ),
     **dict.fromkeys(["burn_pct", "schedule_days", "trend"], _tenth),
@@ -72,19 +79,6 @@ def calculate_feedback(frames: Frames, period: Period, link: str | None) -> dict
                 "at": a["at"]}  # fmt: skip
     by_week = answers.groupby("week", sort=True)["score"].mean()
     return {"link": link, "last": last, "trend": by_week.tail(FEEDBACK_TREND_WEEKS).tolist()}
-
-
-def calculate_headline(
-    budget: dict[str, Any], scope: dict[str, Any], blockers: list[dict[str, Any]]
-) -> dict[str, Any]:
-    changes = scope["changes_this_week"]
-    burn = budget["burn_pct"]
-    return {
-        "spent_pct": int(round(burn)) if burn is not None else 0,
-        "changes_count": len(changes),
-        "changes_cost": float(sum(c["cost"] for c in changes if not pd.isna(c["cost"]))),
-        "blockers_on_client": sum(1 for b in blockers if b["waiting_on"] == "client"),
-    }
 
 
 def _by_issue(values: pd.Series, issue_ids: pd.Series) -> pd.Series:
@@ -107,40 +101,45 @@ def build_digest(
     rng_seed: int = 7,
     feedback_link: str | None = None,
     locale: str = formats.DEFAULT_LOCALE,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """The digest of one project and ISO week. `locale` is the one its sentences (EVM
     explanations, risks) are written in; it is kept under "locale" so the renderers show the
-    tables in the same one."""
+    tables in the same one. `as_of` is the moment a mid-week preview is built ("now"): ages are
+    measured to it when it comes before the period's end."""
     project = _project(mapping, project_key)
-    period = period_for(week, project.digest.tz)
+    period = replace(period_for(week, project.digest.tz), now=as_of)
     end = utc(period.end_utc)
 
-    # 1. Where everything stood at the period's end; every calculation below reads these.
+    # 1. Where everything stood at the period's end; every calculation below reads these. The
+    # scope's hours are computed once (`ScopeHours`): the scope section, EVM's plan, the finish
+    # forecast and the milestones all read them, so their figures cannot disagree.
     state = issue_state(frames, mapping.statuses, end)
-    changes = changes_at(frames.scope_changes, end)
-    baseline = baseline_hours_by_issue(frames, project, mapping)
+    hours = scope_hours(frames, project, mapping, end)
+    changes = hours.changes
 
     # 2. Money and scope.
     budget = calculate_budget(frames, mapping, project, period)
-    scope = calculate_scope(frames, mapping, project, period)
-    approved = changes[changes["decision"] == "approved"]
-    approved = approved[~approved["issue_id"].isin(baseline.index)]
-    plan_hours = pd.concat([baseline, _by_issue(approved["hours"], approved["issue_id"])])
+    scope = calculate_scope(frames, mapping, project, period, hours)
     budget["evm"] = calculate_evm(
-        state, project, period, bac=budget["total"], ac=budget["spent"], plan_hours=plan_hours,
+        state, project, period, bac=budget["total"], ac=budget["spent"], plan_hours=hours.plan(),
         locale=locale,
     )  # fmt: skip
 
     # 3. Time: the forecast draws from the generator first, then the milestones.
-    in_scope = scope_hours_now(frames, project, mapping, changes, baseline.index)
+    in_scope = hours.now()
     new = changes[(changes["born"] >= utc(period.start_utc)) & (changes["decision"] != "rejected")]
     forecast, simulation = calculate_forecast(
         state, in_scope, new["issue_id"].tolist(), project, period,
         np.random.default_rng(rng_seed),
     )  # fmt: skip
-    all_hours = _by_issue(issue_hours(frames.issues, project, mapping), frames.issues["id"])
     milestones = calculate_milestones(
-        frames, state, all_hours, period, partial(p85_date, simulation, period)
+        frames, state, in_scope, period, partial(p85_date, simulation, period)
+    )
+    # The last milestone's forecast is the project's unless open work belongs to no milestone.
+    open_total = float(open_hours(state, in_scope).sum())
+    forecast["unscheduled_hours"] = (
+        open_total - hours_in_milestones(frames, state, in_scope) if milestones else None
     )
 
     # 4. What needs attention.
@@ -149,29 +148,35 @@ def build_digest(
         state, project, period, cpi=budget["evm"]["cpi"], runway=budget["runway_date"],
         blockers=blockers, changes=changes, locale=locale,
     )  # fmt: skip
+    series = calculate_series(frames, mapping, project, period, scope["baseline_hours"])
+    series["current_hours"] = current_hours_series(
+        hours, frames, [utc(period_for(w, period.tz).end_utc) for w in series["weeks"]]
+    )
 
+    timeline = {
+        "start": project.start,
+        "end": project.end,
+        "forecast": forecast,
+        "milestones": milestones,
+    }
     digest = {
         "project": project.key,
         "client": project.client,
         "week": period.week,
-        "period": {"start": period.start, "end": period.end},
+        # as_of: what ages are measured to, the end or "now" for a mid-week preview
+        "period": {"start": period.start, "end": period.end, "as_of": period.as_of_utc},
         "currency": project.currency,
         "locale": locale,
         "budget": budget,
         "scope": scope,
-        "timeline": {
-            "start": project.start,
-            "end": project.end,
-            "forecast": forecast,
-            "milestones": milestones,
-        },
+        "timeline": timeline,
         "blockers": blockers,
         "transitions": calculate_transitions(frames, period),
         "risks": risks,
         "questions": calculate_questions(state, period),
         "feedback": calculate_feedback(frames, period, feedback_link),
-        "headline": calculate_headline(budget, scope, blockers),
-        "series": calculate_series(frames, mapping, project, period, scope["baseline_hours"]),
+        "headline": calculate_headline(budget, scope, timeline, blockers),
+        "series": series,
     }
     return finalize(digest, period.tz)
 

@@ -115,7 +115,7 @@ def calculate_forecast(
 ) -> tuple[dict[str, Any], Simulation | None]:
     """p50/p85/p95 completion dates and how far this week's new changes moved p85.
 
-    `hours`: the in-scope hours by issue id (`scope.scope_hours_now`); `new_change_ids`: the
+    `hours`: the in-scope hours by issue id (`scope.ScopeHours.now`); `new_change_ids`: the
     issues of the changes created this week and not rejected. Returns the simulation too, so
     milestones can ask it about their own remaining hours.
     """

@@ -12,6 +12,7 @@ Message layout, the one every mainstream client shows with inline images:
 
 from __future__ import annotations
 
+import email.policy
 from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
@@ -32,11 +33,13 @@ def build_message(
     message_id: str,
     date: datetime,
     locale: str | None = None,
+    audience: str = "client",
 ) -> EmailMessage:
     """The digest e-mail. `message_id` is fixed by the caller so a resend is recognisably the same.
 
     `date` is the Date header (aware): the caller's clock, never the wall's. `locale` overrides
-    the digest's own, for every part alike (see `reports.render`).
+    the digest's own, for every part alike (see `reports.render`); `audience` is "client" or
+    "pm" (the PM's version: earned value and internal figures, every section).
     """
     if not to:
         raise ValueError("a digest needs at least one recipient")
@@ -44,7 +47,9 @@ def build_message(
     if when.tzinfo is None:
         raise ValueError("date must be timezone-aware")
 
-    msg = EmailMessage()
+    # Headers unfolded up to SMTP's 998-octet line limit: Python folds a long subject before an
+    # encoded word (a "€") with a space too many, which readers then see.
+    msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
     # The policy refuses CR/LF in these values, so a bad address cannot add a header either.
     msg["Subject"] = subject(d, locale=locale)
     msg["From"] = mail_from
@@ -56,10 +61,13 @@ def build_message(
     cids = {name: _content_id(name, message_id) for name in ("burn", "scope")}
     # Quoted-printable keeps every line under SMTP's 998-octet limit and the body 7-bit clean.
     msg.set_content(
-        render_text(d, locale=locale), subtype="plain", charset="utf-8", cte="quoted-printable"
+        render_text(d, locale=locale, audience=audience),
+        subtype="plain",
+        charset="utf-8",
+        cte="quoted-printable",
     )
     msg.add_alternative(
-        render_html(d, image_cids=cids, locale=locale),
+        render_html(d, image_cids=cids, locale=locale, audience=audience),
         subtype="html",
         charset="utf-8",
         cte="quoted-printable",

@@ -22,6 +22,8 @@ class Period:
     week: str
     start: datetime
     end: datetime
+    # The digest's as-of moment when it is earlier than `end`: "now" for a mid-week preview.
+    now: datetime | None = None
 
     @property
     def start_utc(self) -> datetime:
@@ -30,6 +32,14 @@ class Period:
     @property
     def end_utc(self) -> datetime:
         return self.end.astimezone(UTC)
+
+    @property
+    def as_of_utc(self) -> datetime:
+        """What ages are measured to: the period's end, or now for a mid-week preview."""
+        if self.now is None or self.now >= self.end:
+            return self.end_utc
+        # a week not started yet (a preview far ahead) is seen from its start
+        return max(self.now, self.start).astimezone(UTC)
 
     @property
     def tz(self) -> str:

@@ -36,6 +36,18 @@ _EVM_LABELS = (
     ("etc", "Estimate to complete (ETC)", "money"),
     ("vac", "Variance at completion (VAC)", "money"),
 )
+# Two audiences. The client's digest holds these sections (PRODUCT.md names no mapping key to
+# choose them, so this is the documented default: docs/digest-status.md); the PM's holds every
+# section, the earned-value table with its acronyms and the internal figures (work logged on
+# rejected changes).
+CLIENT, PM = "client", "pm"
+CLIENT_SECTIONS: tuple[str, ...] = (
+    "headline", "waiting_on_you", "budget", "scope", "milestones", "blockers", "feedback",
+)  # fmt: skip
+PM_SECTIONS: tuple[str, ...] = (
+    *CLIENT_SECTIONS, "transitions", "risks", "questions", "earned_value", "internal",
+)  # fmt: skip
+SECTIONS = {CLIENT: CLIENT_SECTIONS, PM: PM_SECTIONS}
 CHARTS: tuple[str, ...] = ("burn", "scope")
 _CHART_MAKERS: dict[str, Callable[[Mapping[str, Any], str | None], bytes]] = {
     "burn": charts.burn_chart,
@@ -57,7 +69,8 @@ _env.globals["needs_estimate"] = NEEDS_ESTIMATE
 
 
 def subject(d: Mapping[str, Any], *, locale: str | None = None) -> str:
-    """One line, e.g. `[ACME] Week 47: 62% of budget used, 3 scope changes (€2,620), …`.
+    """One line, e.g. `[ACME] Week 47: off track, 62% of budget used, 3 scope changes (€2,620),
+    2 decisions and 1 blocker waiting on you`: the status first when the digest has one.
 
     `locale` (here and in the other renderers) overrides the digest's own "locale" key; without
     either the digest is shown in `formats.DEFAULT_LOCALE`.
@@ -65,11 +78,14 @@ def subject(d: Mapping[str, Any], *, locale: str | None = None) -> str:
     show = _Show.of(d, locale)
     head = _headline(d)
     parts: list[str] = []
+    if head.get("status"):
+        parts.append(_clean(head["status"]))
     if head["spent_pct"] is not None:
         parts.append(f"{show.pct(head['spent_pct'])} of budget used")
     parts.append(_changes_phrase(head, show))
-    if head["blockers_on_client"]:
-        parts.append(_plural(head["blockers_on_client"], "blocker") + " waiting on you")
+    waiting = _waiting_items(head)
+    if waiting:
+        parts.append(" and ".join(waiting) + " waiting on you")
     text = f"[{_clean(d.get('project'))}] {_week_label(d.get('week'))}: " + ", ".join(parts)
     # A header must stay one line whatever the data holds: that is what stops header injection.
     return _clean(text)
@@ -80,21 +96,23 @@ def render_html(
     *,
     image_cids: Mapping[str, str] | None = None,
     locale: str | None = None,
+    audience: str = CLIENT,
 ) -> str:
     """The digest as an e-mail-safe HTML page: tables, inline CSS, no script.
 
     With `image_cids` ({"burn": cid, "scope": cid}) the charts are `cid:` references to MIME
     parts; without it they are embedded as `data:` URIs so a browser preview shows them.
+    `audience` is "client" (plain words, the client's sections) or "pm" (everything).
     """
     show = _Show.of(d, locale)
-    view = _view(d, show)
+    view = _view(d, show, audience)
     view["charts"] = _chart_sources(d, image_cids, show.locale)
     return _env.get_template("digest.html").render(v=view)
 
 
-def render_text(d: Mapping[str, Any], *, locale: str | None = None) -> str:
+def render_text(d: Mapping[str, Any], *, locale: str | None = None, audience: str = CLIENT) -> str:
     """The plain-text twin of the HTML, with aligned columns."""
-    view = _view(d, _Show.of(d, locale))
+    view = _view(d, _Show.of(d, locale), audience)
     return _env.get_template("digest.txt").render(v=view, table=_text_table)
 
 
@@ -165,16 +183,21 @@ class _Show:
             return _clean(value)
 
 
-def _view(d: Mapping[str, Any], show: _Show) -> dict[str, Any]:
-    return {
+def _view(d: Mapping[str, Any], show: _Show, audience: str = CLIENT) -> dict[str, Any]:
+    if audience not in SECTIONS:
+        raise ValueError(f"unknown audience {audience!r}: use {' or '.join(SECTIONS)}")
+    sections = SECTIONS[audience]
+    view = {
         "subject": subject(d, locale=show.locale),
         "project": _clean(d.get("project")),
         "client": _clean(d.get("client")) or _clean(d.get("project")),
         "week": _week_label(d.get("week")),
         "period": _period(d.get("period") or {}, show),
         "headline": _headline_lines(d, show),
-        "budget": _budget(d.get("budget") or {}, show),
-        "scope": _scope(d.get("scope") or {}, show),
+        "status": _status(d),
+        "waiting_line": _waiting_line(_headline(d), show),
+        "budget": _budget(d.get("budget") or {}, show, pm=audience == PM),
+        "scope": _scope(d.get("scope") or {}, show, internal="internal" in sections),
         "timeline": _timeline(d.get("timeline") or {}, show),
         "blockers": _blockers(d.get("blockers") or [], show),
         "transitions": [
@@ -197,7 +220,12 @@ def _view(d: Mapping[str, Any], show: _Show) -> dict[str, Any]:
         "feedback": _feedback(d.get("feedback") or {}, show),
         "chart_alt": _chart_alt(d, show),
         "decisions": _decisions(d.get("decisions") or [], show),
+        "sections": sections,
     }
+    for name in ("transitions", "risks", "questions"):
+        if name not in sections:
+            view[name] = []
+    return view
 
 
 def _decisions(changes: Sequence[Mapping[str, Any]], show: _Show) -> list[dict[str, Any]]:
@@ -222,10 +250,21 @@ def _decisions(changes: Sequence[Mapping[str, Any]], show: _Show) -> list[dict[s
 
 
 def _headline(d: Mapping[str, Any]) -> dict[str, Any]:
-    """The headline block, filled from the sections when the builder left a figure out."""
+    """The headline block, filled from the sections when the builder left a figure out: either
+    way each figure is the one its section shows."""
     head = dict(d.get("headline") or {})
-    changes = (d.get("scope") or {}).get("changes_this_week") or []
-    head.setdefault("spent_pct", (d.get("budget") or {}).get("burn_pct"))
+    budget, scope = d.get("budget") or {}, d.get("scope") or {}
+    timeline = d.get("timeline") or {}
+    changes = scope.get("changes_this_week") or []
+    pending = scope.get("pending") or {}
+    head.setdefault("spent_pct", budget.get("burn_pct"))
+    head.setdefault("spent", budget.get("spent"))
+    head.setdefault("budget", budget.get("total"))
+    head.setdefault("forecast_cost", (budget.get("evm") or {}).get("eac"))
+    head.setdefault("planned_end", timeline.get("end"))
+    head.setdefault("forecast_finish", (timeline.get("forecast") or {}).get("p85"))
+    head.setdefault("decisions_waiting", pending.get("count") or 0)
+    head.setdefault("decisions_cost", pending.get("cost"))
     head.setdefault("changes_count", len(changes))
     head.setdefault("changes_cost", sum(c.get("cost") or 0 for c in changes) if changes else None)
     head.setdefault(
@@ -234,6 +273,16 @@ def _headline(d: Mapping[str, Any]) -> dict[str, Any]:
     )
     head["unpriced"] = sum(1 for c in changes if _number(c.get("cost")) is None)
     return head
+
+
+def _waiting_items(head: Mapping[str, Any]) -> list[str]:
+    """What waits on the client, e.g. ["2 decisions", "1 blocker"]; empty when nothing does."""
+    items = []
+    if int(head.get("decisions_waiting") or 0):
+        items.append(_plural(int(head["decisions_waiting"]), "decision"))
+    if int(head.get("blockers_on_client") or 0):
+        items.append(_plural(int(head["blockers_on_client"]), "blocker"))
+    return items
 
 
 def _changes_phrase(head: Mapping[str, Any], show: _Show) -> str:
@@ -249,36 +298,125 @@ def _changes_phrase(head: Mapping[str, Any], show: _Show) -> str:
     return f"{_plural(count, 'scope change')} ({', '.join(details)})"
 
 
-def _headline_lines(d: Mapping[str, Any], show: _Show) -> list[str]:
-    head = _headline(d)
-    budget = d.get("budget") or {}
-    lines = []
-    if head["spent_pct"] is not None:
-        lines.append(
-            f"{show.pct(head['spent_pct'])} of the budget used "
-            f"({show.money(budget.get('spent'))} of {show.money(budget.get('total'))})."
+STATUS_COLOURS = {"on track": "#15803d", "at risk": "#b45309", "off track": "#b91c1c"}
+_REASONS = {
+    "cost_over_budget": "the expected final cost is over the budget",
+    "finish_after_plan": "the likely finish is after the planned end",
+    "client_waiting": "something has waited on you for over a week",
+}
+
+
+def _status(d: Mapping[str, Any]) -> dict[str, str] | None:
+    """The status badge: its words (never colour alone) and its colour."""
+    head = d.get("headline") or {}
+    status = _clean(head.get("status"))
+    if status not in STATUS_COLOURS:
+        return None
+    reasons = [_REASONS[r] for r in head.get("status_reasons") or [] if r in _REASONS]
+    why = f" ({'; '.join(reasons)})" if reasons else ""
+    return {"text": f"Status: {status}{why}.", "colour": STATUS_COLOURS[status]}
+
+
+def _cost_line(head: Mapping[str, Any], show: _Show) -> str | None:
+    budget, spent = _number(head.get("budget")), _number(head.get("spent"))
+    forecast = _number(head.get("forecast_cost"))
+    so_far = ""
+    if spent is not None and budget is not None:
+        so_far = f"cost so far {show.money(spent)}"
+        if head.get("spent_pct") is not None:
+            so_far += f" ({show.pct(head['spent_pct'])} of the budget)"
+    if forecast is None or budget is None:
+        if not so_far:
+            return None
+        return (
+            f"{so_far[:1].upper()}{so_far[1:]} of {show.money(budget)}; the expected final cost "
+            "cannot be forecast yet."
         )
+    gap = forecast - budget
+    if round(gap, 2) == 0:
+        verdict = "on budget"
+    else:
+        verdict = f"{show.money(abs(gap))} {'over' if gap > 0 else 'under'}"
+    line = (
+        f"Expected final cost {show.money(forecast)} against a budget of {show.money(budget)}: "
+        f"{verdict}."
+    )
+    return f"{line} {so_far[:1].upper()}{so_far[1:]}." if so_far else line
+
+
+def _finish_line(head: Mapping[str, Any], show: _Show) -> str | None:
+    end = _parse(head.get("planned_end"))
+    finish = _parse(head.get("forecast_finish"))
+    if end is None:
+        return None
+    if finish is None:
+        return f"Likely finish: no forecast yet; the plan ends on {show.date(end)}."
+    days = (_as_date(finish) - _as_date(end)).days
+    if days > 0:
+        when = f"{_plural(days, 'day')} after the planned end on {show.date(end)}"
+    elif days < 0:
+        when = f"{_plural(-days, 'day')} before the planned end on {show.date(end)}"
+    else:
+        when = "on the planned end date"
+    return f"Likely finish {show.date(finish)} (85% confidence), {when}."
+
+
+def _waiting_line(head: Mapping[str, Any], show: _Show) -> str:
+    decisions = int(head.get("decisions_waiting") or 0)
+    blockers = int(head.get("blockers_on_client") or 0)
+    if not decisions and not blockers:
+        return "Nothing is waiting on you."
+    items = []
+    if decisions:
+        cost = _number(head.get("decisions_cost"))
+        total = f" ({show.money(cost)})" if cost else ""
+        items.append(f"{_plural(decisions, 'decision')} on scope changes{total}")
+    if blockers:
+        items.append(f"{_plural(blockers, 'blocked item')} only you can unblock")
+    return "Waiting on you: " + " and ".join(items) + "."
+
+
+def _headline_lines(d: Mapping[str, Any], show: _Show) -> list[str]:
+    """Bad news first: cost against budget, finish against plan, what waits on the client, then
+    the week's scope changes."""
+    head = _headline(d)
+    lines = [line for line in (_cost_line(head, show), _finish_line(head, show)) if line]
+    lines.append(_waiting_line(head, show))
     changes = _changes_phrase(head, show)
     lines.append(changes[:1].upper() + changes[1:] + " this week.")
-    waiting = int(head["blockers_on_client"] or 0)
-    lines.append(
-        f"{_plural(waiting, 'item')} waiting on you." if waiting else "Nothing is waiting on you."
-    )
     return lines
 
 
-def _budget(b: Mapping[str, Any], show: _Show) -> dict[str, Any]:
+def _as_date(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _budget(b: Mapping[str, Any], show: _Show, *, pm: bool = False) -> dict[str, Any]:
+    """Plain words for the client ("cost so far", "expected final cost"); the PM's version keeps
+    the earned-value table with its acronyms."""
     evm = b.get("evm") or {}
     explain = evm.get("explain") or {}
-    return {
-        "rows": [
-            ["Budget", show.money(b.get("total"))],
-            ["Spent to date", show.money(b.get("spent"))],
+    if pm:
+        rows = [
+            ["Budget (BAC)", show.money(b.get("total"))],
+            ["Spent to date (AC)", show.money(b.get("spent"))],
             ["Spent this week", show.money(b.get("spent_this_week"))],
             ["Remaining", show.money(b.get("remaining"))],
             ["Used", show.pct(b.get("burn_pct"))],
             ["Runs out at this pace", show.date(b.get("runway_date"))],
-        ],
+        ]
+    else:
+        rows = [
+            ["Budget", show.money(b.get("total"))],
+            ["Cost so far", show.money(b.get("spent"))],
+            ["Cost this week", show.money(b.get("spent_this_week"))],
+            ["Remaining", show.money(b.get("remaining"))],
+            ["Used", show.pct(b.get("burn_pct"))],
+            ["Expected final cost", show.money(evm.get("eac"))],
+            ["Runs out at this pace", show.date(b.get("runway_date"))],
+        ]
+    return {
+        "rows": rows,
         "categories": [
             [
                 _clean(c.get("category")),
@@ -295,18 +433,20 @@ def _budget(b: Mapping[str, Any], show: _Show) -> dict[str, Any]:
                 _clean(explain.get(key)),
             ]
             for key, label, kind in _EVM_LABELS
-            if key in evm
+            if key in evm and pm
         ],
     }
 
 
-def _scope(s: Mapping[str, Any], show: _Show) -> dict[str, Any]:
+def _scope(s: Mapping[str, Any], show: _Show, *, internal: bool = False) -> dict[str, Any]:
+    """The scope section; work logged on rejected changes is internal billing detail."""
     baseline, current = _number(s.get("baseline_hours")), _number(s.get("current_hours"))
     added = None if baseline is None or current is None else current - baseline
     return {
         "baseline": show.hours(baseline),
         "current": show.hours(current),
         "added": show.hours(added),
+        "sum": _scope_sum(s, show),
         "changes": [_change(c, show) for c in s.get("changes_this_week") or []],
         "decisions": [
             [
@@ -330,10 +470,40 @@ def _scope(s: Mapping[str, Any], show: _Show) -> dict[str, Any]:
             ]
             for g in s.get("growth") or []
         ],
+        "awaiting": [
+            [
+                _clean(c.get("key")),
+                _clip(c.get("summary")),
+                NEEDS_ESTIMATE if _number(c.get("hours")) is None else show.hours(c.get("hours")),
+                NEEDS_ESTIMATE
+                if _number(c.get("cost")) is None
+                else show.money(c.get("cost"), _clean(c.get("currency"))),
+                _days(c.get("age_days")),
+            ]
+            for c in s.get("awaiting_decision") or []
+        ],
         "rejected_logged": show.hours(s.get("rejected_hours_logged"))
-        if s.get("rejected_hours_logged")
+        if s.get("rejected_hours_logged") and internal
         else None,
     }
+
+
+def _scope_sum(s: Mapping[str, Any], show: _Show) -> str | None:
+    """Current scope as the sum it is: "Agreed scope 490 h + approved changes 16 h + pending
+    changes 30 h + raised estimates 16 h = current scope 552 h." (terms that are 0 left out)."""
+    if "raised_hours" not in s:
+        return None  # a digest from before the terms were kept: the short sentence says it
+    terms = [
+        (" + ", "approved changes", (s.get("approved") or {}).get("hours")),
+        (" + ", "pending changes", (s.get("pending") or {}).get("hours")),
+        (" + ", "raised estimates", s.get("raised_hours")),
+        (" − ", "removed from scope", s.get("removed_hours")),
+    ]
+    text = f"Agreed scope {show.hours(s.get('baseline_hours'))}"
+    for sign, label, value in terms:
+        if _number(value):
+            text += f"{sign}{label} {show.hours(value)}"
+    return f"{text} = current scope {show.hours(s.get('current_hours'))}."
 
 
 def _change(c: Mapping[str, Any], show: _Show) -> list[str]:
@@ -370,6 +540,7 @@ def _timeline(t: Mapping[str, Any], show: _Show) -> dict[str, Any]:
         "p95": show.date(forecast.get("p95")),
         "forecast": forecast.get("p85") is not None,
         "moved": moved_text,
+        "why_milestones_differ": _unscheduled_note(forecast, t.get("milestones") or [], show),
         "milestones": [
             [
                 _clean(m.get("name")),
@@ -380,6 +551,21 @@ def _timeline(t: Mapping[str, Any], show: _Show) -> dict[str, Any]:
             for m in t.get("milestones") or []
         ],
     }
+
+
+def _unscheduled_note(
+    forecast: Mapping[str, Any], milestones: Sequence[Mapping[str, Any]], show: _Show
+) -> str | None:
+    """Why the last milestone's forecast is not the project's finish, when it is not."""
+    hours = _number(forecast.get("unscheduled_hours"))
+    last = [m for m in milestones if m.get("forecast_p85")]
+    if not hours or hours <= 0 or not last or forecast.get("p85") is None:
+        return None
+    return (
+        f"The last milestone, {_clean(last[-1].get('name'))}, is forecast for "
+        f"{show.date(last[-1].get('forecast_p85'))}; the project finishes later because "
+        f"{show.hours(hours)} of open work belongs to no milestone."
+    )
 
 
 def _blockers(items: Sequence[Mapping[str, Any]], show: _Show) -> dict[str, list[list[str]]]:

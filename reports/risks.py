@@ -16,6 +16,7 @@ from reports import formats
 from reports.blockers import age_days
 from reports.frames import map_distinct, rows_of, utc
 from reports.period import Period
+from reports.scope import waiting_since
 
 CPI_ALARM = 0.9
 BLOCKER_ALARM_DAYS = 5
@@ -94,13 +95,9 @@ def calculate_risks(
 
 
 def _waiting_decisions(changes: pd.DataFrame, period: Period) -> list[dict[str, str]]:
-    end = utc(period.end_utc)
+    end = utc(period.as_of_utc)
     pending = changes[changes["decision"] == "pending"].sort_values(["born", "key"])
-    # A change waits from when scopewatch flagged it (nobody could decide on it before, however
-    # old the Jira issue is), or from its reopening (`pending` decided before the period's end).
-    since = pending["detected_at"].fillna(pending["born"])
-    reopened = pending["decided_at"].where(pending["decided_at"] < end)
-    since = since.where(~(reopened > since), reopened)
+    since = waiting_since(pending, end)
     # `age_days` of the whole column at once: thousands of changes can be pending, five are named
     waited = (end - since).dt.total_seconds() // 86400  # NaN when not known
     overdue = pending.assign(days=waited)[waited > DECISION_ALARM_DAYS]
@@ -122,7 +119,7 @@ def _waiting_decisions(changes: pd.DataFrame, period: Period) -> list[dict[str, 
 
 def calculate_questions(state: pd.DataFrame, period: Period) -> list[dict[str, Any]]:
     """Open questions (type Question or label "question"), oldest first."""
-    end = utc(period.end_utc)
+    end = utc(period.as_of_utc)
     questions = _tagged(state, "question").sort_values(["created", "key"])
     return [
         {"key": q.key, "summary": q.summary, "age_days": age_days(q.created, end)}

@@ -182,28 +182,50 @@ def calculate_milestones(
     period: Period,
     p85_for: Callable[[float], date | None],
 ) -> list[dict[str, Any]]:
-    """Fix versions with a release date, due order; `hours` is each issue's hours by id.
+    """Fix versions with a release date, due order; `hours` is each in-scope issue's hours by id
+    (the same hours the project's forecast reads).
 
-    `p85_for(open_hours)` is the forecast's 85th-percentile date for that much work if the team
-    did only this milestone's issues from now on: optimistic when milestones overlap, which is
-    why "at risk" is the most it claims.
+    `p85_for(open_hours)` is the forecast's 85th-percentile date for that much work. The team is
+    taken to deliver milestones in due order, so a milestone's forecast is for its own open work
+    and that of every unreleased milestone due before it: the last milestone's forecast is the
+    project's own when every open issue belongs to a milestone (the digest says how much does
+    not). An issue in two milestones counts once, in the first.
     """
     versions = frames.versions[frames.versions["release_date"].notna()]
-    open_hours = _open_hours_by_version(state, hours, versions["id"])
+    versions = versions.assign(_name=versions["name"].astype(str)).sort_values(
+        ["release_date", "_name"], kind="stable"
+    )
+    open_hours = _open_hours_by_version(state, hours, versions["id"], first_only=True)
     milestones = []
+    before = 0.0
     for v in versions.itertuples():
         remaining = open_hours.get(v.id, 0.0)
-        p85 = None if v.released else p85_for(remaining)
+        if not v.released:
+            before += remaining
+        p85 = None if v.released else p85_for(before)
         status = milestone_status(bool(v.released), v.release_date, p85, remaining, period)
         milestones.append(
             {"name": v.name, "due": v.release_date, "status": status, "forecast_p85": p85}
         )
-    return sorted(milestones, key=lambda m: (m["due"], m["name"]))
+    return milestones
+
+
+def hours_in_milestones(frames: Frames, state: pd.DataFrame, hours: pd.Series) -> float:
+    """Open in-scope hours that belong to an unreleased milestone with a date."""
+    versions = frames.versions
+    dated = versions[versions["release_date"].notna() & ~versions["released"].astype(bool)]
+    return sum(_open_hours_by_version(state, hours, dated["id"], first_only=True).values())
 
 
 def _open_hours_by_version(
-    state: pd.DataFrame, hours: pd.Series, version_ids: Sequence[str] | pd.Series
+    state: pd.DataFrame,
+    hours: pd.Series,
+    version_ids: Sequence[str] | pd.Series,
+    *,
+    first_only: bool = False,
 ) -> dict[str, float]:
+    """Open hours per version of `version_ids`; with `first_only`, an issue in several of them
+    counts in the first of `version_ids` only (the caller gives them in due order)."""
     open_issues = state[~state["done"]]
     # (version, issue) pairs in the order `explode` would give them, without its per-row cost
     lists = [ids if isinstance(ids, tuple | list) else () for ids in open_issues["fix_version_ids"]]
@@ -211,6 +233,11 @@ def _open_hours_by_version(
     versions[:] = list(chain.from_iterable(lists))
     issue_ids = np.repeat(open_issues.index.to_numpy(), list(map(len, lists)))
     pairs = pd.DataFrame({"version": versions, "issue_id": issue_ids})
-    pairs = pairs[pairs["version"].isin(list(version_ids))]
+    wanted = [str(v) for v in version_ids]
+    pairs = pairs[pairs["version"].isin(wanted)]
+    if first_only:
+        rank = {v: n for n, v in enumerate(wanted)}
+        pairs = pairs.assign(_rank=pairs["version"].map(rank)).sort_values("_rank", kind="stable")
+        pairs = pairs.drop_duplicates("issue_id")
     pairs["hours"] = hours.reindex(pairs["issue_id"]).fillna(0).to_numpy()
     return {str(k): float(v) for k, v in pairs.groupby("version")["hours"].sum().items()}

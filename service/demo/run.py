@@ -220,6 +220,8 @@ def _send_digest(rt: Any, out: Path, received: list[bytes]) -> None:
     files = {
         "digest.json": json.dumps(digest, indent=2, ensure_ascii=False).encode(),
         "digest.html": render_html(digest).encode(),
+        # the PM's version: earned value, internal figures, every section
+        "digest-pm.html": render_html(digest, audience="pm").encode(),
         "digest.txt": render_text(digest).encode(),
         "burn.png": burn_chart(digest),
         "scope.png": scope_chart(digest),

@@ -45,8 +45,14 @@ def build_digest(
     now = now or rt.clock()
     week = report_week(project, week, now)
     with reader(rt.engine) as conn:
+        # A week still running is a preview: its ages are measured to now, not to its end.
         digest = digest_for(
-            conn, rt.mapping, project_key, week, feedback_link=feedback_link(rt, project_key, week)
+            conn,
+            rt.mapping,
+            project_key,
+            week,
+            feedback_link=feedback_link(rt, project_key, week),
+            as_of=now,
         )
         digest["decisions"] = _awaiting_decision(rt, conn, project, now)
     return digest

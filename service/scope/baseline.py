@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, or_, select
 
 from mappings.model import Project
 from reports import formats
+from reports.hours import counts_as_scope
 from service.scope.pricing import IssueFacts
 from service.store import schema
 
@@ -68,7 +69,7 @@ def is_scope_change(
     baseline issue, and (with a captured baseline) its own id if the snapshot has it."""
     if baseline.at is None:
         return Verdict(False, "the project has no baseline")
-    if issue.issue_type in project.exclude_types:
+    if not counts_as_scope(issue.issue_type, project):
         return Verdict(False, f"{issue.issue_type} is an excluded type")
     if issue.is_subtask and issue.parent_id in baseline_issue_ids:
         return Verdict(False, "a sub-task of a baseline issue")
@@ -105,7 +106,7 @@ def is_growth_candidate(
     issue: IssueFacts, project: Project, baseline: Baseline, baseline_issue_ids: Collection[str]
 ) -> bool:
     """A baseline issue whose estimate counts: excluded types are not scope, nor is their growth."""
-    return issue.issue_type not in project.exclude_types and in_baseline(
+    return counts_as_scope(issue.issue_type, project) and in_baseline(
         issue, baseline, baseline_issue_ids
     )
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, false, func, insert, select
 
 from mappings.model import Mapping, Project
 from reports import formats
-from reports.hours import hours_of
+from reports.hours import counted_hours, counts_as_scope, hours_of
 from service.jira.client import JiraClient
 from service.jira.payloads import issue_row
 from service.scope.decisions import apply_decision
@@ -80,18 +81,21 @@ def capture_baseline(
             .returning(baselines.c.id)
         ).scalar_one()
         if items:
-            conn.execute(insert(baseline_items), [{**i, "baseline_id": baseline_id} for i in items])
+            conn.execute(
+                insert(baseline_items),
+                [{**_stored(i), "baseline_id": baseline_id} for i in items],
+            )
         taken = {item["issue_id"] for item in items}
         unflagged = _take_in_pending(conn, mapping, project, taken, label, now, by, channel)
-    hours = [_hours(item, project, mapping) for item in items if _counts(item, project)]
+    hours = baseline_hours(items, project, mapping)
     return BaselineSummary(
         project_key=project_key,
         version=version,
         name=label,
         captured_at=now,
         issues=len(items),
-        hours=round(sum(h for h in hours if h is not None), 1),
-        unestimated=sum(1 for h in hours if h is None),
+        hours=round(float(hours.sum()), 1),
+        unestimated=int(hours.isna().sum()),
         unflagged=unflagged,
     )
 
@@ -121,6 +125,27 @@ def _take_in_pending(
             conn, mapping, project, change, "not-scope", note, now, channel=channel, by=by
         )
     return len(changes)
+
+
+def baseline_hours(items: list[dict[str, Any]], project: Project, mapping: Mapping) -> pd.Series:
+    """The hours each captured item counts as agreed scope, by issue id (NaN: unpriced), by the
+    digest's own rule: excluded types left out, and a parent whose children are priced counting
+    its children only (`reports.hours.counted_hours`)."""
+    counted = [i for i in items if counts_as_scope(i["issue_type"], project)]
+    hours = pd.Series(
+        [_hours(i, project, mapping) for i in counted],
+        index=[i["issue_id"] for i in counted],
+        dtype="float64",
+    )
+    parents = pd.Series(
+        {i["issue_id"]: i["parent_id"] for i in items if i.get("parent_id")}, dtype=object
+    )
+    return counted_hours(hours, parents)
+
+
+def _stored(item: dict[str, Any]) -> dict[str, Any]:
+    """The columns `baseline_items` keeps (the parent is read from the mirror when needed)."""
+    return {k: v for k, v in item.items() if k != "parent_id"}
 
 
 def list_baselines(conn: Connection, project_key: str) -> list[dict[str, Any]]:
@@ -169,6 +194,7 @@ def _item(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "original_estimate_seconds": row["original_estimate_seconds"],
         "story_points": row["story_points"],
+        "parent_id": row.get("parent_id"),
     }
 
 
@@ -179,10 +205,6 @@ def _next_version(conn: Connection, project_key: str) -> int:
         select(func.max(baselines.c.version)).where(baselines.c.project_key == project_key)
     ).scalar()
     return int(held or 0) + 1
-
-
-def _counts(item: dict[str, Any], project: Project) -> bool:
-    return item["issue_type"] not in project.exclude_types
 
 
 def _hours(item: dict[str, Any], project: Project, mapping: Mapping) -> float | None:

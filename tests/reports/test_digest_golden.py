@@ -194,6 +194,7 @@ def test_digest_header(digest):
     assert digest["period"] == {
         "start": "2026-11-16T00:00:00+01:00",
         "end": "2026-11-23T00:00:00+01:00",
+        "as_of": "2026-11-23T00:00:00+01:00",  # a past week: as of its end
     }
 
 
@@ -243,7 +244,9 @@ def test_digest_evm(digest):
 def test_digest_scope(digest):
     scope = digest["scope"]
     assert scope["baseline_hours"] == 42.0  # 12 + 12 + 8 + 4 + 4 + 2 (A-6 is a Risk: excluded)
-    assert scope["current_hours"] == 70.0  # 42 + approved 12 + pending 12 + 4
+    # current = baseline 42 + approved 12 + pending 16 (A-8 12, A-11 4) + raised 2 (A-5 4 -> 6)
+    assert scope["current_hours"] == 72.0
+    assert (scope["raised_hours"], scope["removed_hours"]) == (2.0, 0.0)
     assert scope["pending"] == {"count": 2, "hours": 16.0, "cost": 1_600.0}  # A-8, A-11
     assert scope["approved"] == {"count": 1, "hours": 12.0, "cost": 1_200.0}  # A-9
     assert scope["rejected"] == {"count": 1, "hours": 4.0, "cost": 400.0}  # A-10
@@ -269,18 +272,20 @@ def test_digest_timeline(digest):
     # Done hours per week W45..W47: A-1 12, A-2 12, A-9 12: always 12, so every trial agrees.
     # Open: A-3 8 + A-4 4 + A-5 6 + A-12 2 + A-8 12 + A-11 4 = 36 h = 3 weeks from Nov 23,
     # ending Sunday Dec 13. Without A-8 (new this week): 24 h = 2 weeks, Dec 6: moved 7 days.
+    # Every open hour is in a milestone, so the last milestone finishes with the project.
     assert timeline["forecast"] == {
         "p50": "2026-12-13", "p85": "2026-12-13", "p95": "2026-12-13", "moved_days": 7,
-        "reason": None,
+        "reason": None, "unscheduled_hours": 0.0,
     }  # fmt: skip
+    # Milestones are delivered in due order: each forecast covers the open work due before it.
     assert timeline["milestones"] == [
         {"name": "v0.9", "due": "2026-11-13", "status": "released", "forecast_p85": None},
         # A-11 4 h: 4/12 week = 2.33 days -> Nov 25; due before the period ended
         {"name": "v0.8", "due": "2026-11-20", "status": "late", "forecast_p85": "2026-11-25"},
-        # A-4 4 + A-5 6 + A-8 12 = 22 h: 22/12 week = 12.83 days -> Dec 5, after Dec 1
-        {"name": "v2.0", "due": "2026-12-01", "status": "at risk", "forecast_p85": "2026-12-05"},
-        # A-3 8 + A-12 2 = 10 h: 10/12 week = 5.83 days -> Nov 28, before Dec 6
-        {"name": "v1.0", "due": "2026-12-06", "status": "on track", "forecast_p85": "2026-11-28"},
+        # 4 + A-4 4 + A-5 6 + A-8 12 = 26 h: 26/12 week = 15.17 days -> Dec 8, after Dec 1
+        {"name": "v2.0", "due": "2026-12-01", "status": "at risk", "forecast_p85": "2026-12-08"},
+        # 26 + A-3 8 + A-12 2 = 36 h: the project's own p85, Dec 13, after Dec 6
+        {"name": "v1.0", "due": "2026-12-06", "status": "at risk", "forecast_p85": "2026-12-13"},
     ]
 
 
@@ -332,11 +337,24 @@ def test_digest_feedback_headline_series(digest):
                  "at": "2026-11-17T09:00:00+01:00"},
         "trend": [4.0, 4.0],  # W45: 4; W46: (3 + 5) / 2
     }  # fmt: skip
+    # The headline repeats the sections' figures; bad news first.
     assert digest["headline"] == {
+        # EAC 12900 is 15% over the 11200 budget (> 10%): off track; A-11 has waited 12 days
+        # for a decision (> 7)
+        "status": "off track",
+        "status_reasons": ["cost_over_budget", "client_waiting"],
         "spent_pct": 77,  # 76.79 %
+        "spent": 8_600.0,
+        "budget": 11_200.0,
+        "forecast_cost": 12_900.0,  # budget.evm.eac
+        "planned_end": "2026-12-27",
+        "forecast_finish": "2026-12-13",  # timeline.forecast.p85
+        "finish_late_days": -14,  # two weeks early
+        "decisions_waiting": 2,  # scope.pending: A-8, A-11
+        "decisions_cost": 1_600.0,
         "changes_count": 1,
         "changes_cost": 1_200.0,
-        "blockers_on_client": 1,
+        "blockers_on_client": 1,  # A-4
     }
     assert digest["series"] == {
         "weeks": ["2026-W45", "2026-W46", "2026-W47"],
@@ -346,8 +364,9 @@ def test_digest_feedback_headline_series(digest):
         "budget_total": [10_000.0, 11_200.0, 11_200.0],
         "planned_cum": [1_250.0, 2_800.0, 4_200.0],  # 10000 x 7/56, 11200 x 14/56, x 21/56
         "baseline_hours": [42.0, 42.0, 42.0],
-        # W45: A-9 (pending then) 12; W46: A-9 + A-11 4; W47: + A-8 12. A-10 was rejected.
-        "current_hours": [54.0, 58.0, 70.0],
+        # W45: A-9 (pending then) 12; W46: A-9 + A-11 4; W47: + A-8 12 and A-5 raised 2.
+        # A-10 was rejected.
+        "current_hours": [54.0, 58.0, 72.0],
     }
 
 

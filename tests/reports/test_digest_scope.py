@@ -26,11 +26,14 @@ def test_empty_scope():
     assert calculate_scope(empty_frames(), MAPPING, PROJECT, WEEK) == {
         "baseline_hours": 0.0,
         "current_hours": 0.0,
+        "raised_hours": 0.0,
+        "removed_hours": 0.0,
         "changes_this_week": [],
         "pending": {"count": 0, "hours": 0.0, "cost": 0.0},
         "approved": {"count": 0, "hours": 0.0, "cost": 0.0},
         "rejected": {"count": 0, "hours": 0.0, "cost": 0.0},
         "rejected_hours_logged": 0.0,
+        "awaiting_decision": [],
         "growth": [],
     }
 

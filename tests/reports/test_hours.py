@@ -50,3 +50,22 @@ def test_each_source_in_the_rules_order() -> None:
     assert hours_of(None, 3, "Story", ACME, MAPPING) == (18.0, "story_points")
     assert hours_of(None, None, "Story", ACME, MAPPING) == (8.0, "default")
     assert hours_of(None, None, "Spike", ACME, MAPPING) == (None, "none")
+
+
+def test_a_parent_counts_its_priced_children_not_its_own_hours_on_top() -> None:
+    import pandas as pd
+
+    from reports.hours import counted_hours
+
+    hours = pd.Series(
+        {"epic": 40.0, "story": 8.0, "sub": 3.0, "lonely": 4.0, "parent": 5.0, "unpriced": None},
+        dtype="float64",
+    )
+    parents = pd.Series(
+        {"story": "epic", "sub": "story", "unpriced": "parent", "orphan": "lonely"}, dtype=object
+    )
+    counted = counted_hours(hours, parents).to_dict()
+    # the epic and the story are carried by the sub-task; a child we do not count (not in
+    # `hours`) or an unpriced one carries nothing
+    assert counted["epic"] == 0.0 and counted["story"] == 0.0 and counted["sub"] == 3.0
+    assert counted["lonely"] == 4.0 and counted["parent"] == 5.0

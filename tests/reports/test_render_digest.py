@@ -52,8 +52,8 @@ def section(text: str, title: str) -> str:
 
 def test_subject_sums_up_the_week(digest: dict[str, Any]) -> None:
     assert subject(digest) == (
-        "[ACME] Week 47: 61% of budget used, 3 scope changes (€2,620, 1 needs estimate), "
-        "2 blockers waiting on you"
+        "[ACME] Week 47: off track, 61% of budget used, 3 scope changes (€2,620, 1 needs "
+        "estimate), 3 decisions and 2 blockers waiting on you"
     )
 
 
@@ -64,15 +64,18 @@ def test_subject_uses_singular_and_leaves_out_what_is_not_there(digest: dict[str
         "changes_count": 1,
         "changes_cost": 1360.0,
         "blockers_on_client": 1,
+        "decisions_waiting": 1,
     }
     assert subject(digest) == (
-        "[ACME] Week 47: 12% of budget used, 1 scope change (€1,360), 1 blocker waiting on you"
+        "[ACME] Week 47: 12% of budget used, 1 scope change (€1,360), 1 decision and 1 blocker "
+        "waiting on you"
     )
     digest["headline"] = {
         "spent_pct": None,
         "changes_count": 0,
         "changes_cost": None,
         "blockers_on_client": 0,
+        "decisions_waiting": 0,
     }
     assert subject(digest) == "[ACME] Week 47: no scope changes"
 
@@ -99,7 +102,7 @@ def test_subject_is_one_line_whatever_the_data_holds(digest: dict[str, Any]) -> 
 def test_html_has_every_section_in_order_with_waiting_on_client_first(
     digest: dict[str, Any],
 ) -> None:
-    html = render_html(digest, image_cids={"burn": "b@x", "scope": "s@x"})
+    html = render_html(digest, image_cids={"burn": "b@x", "scope": "s@x"}, audience="pm")
     titles = [
         "Waiting on you",
         "Budget",
@@ -119,7 +122,7 @@ def test_html_has_every_section_in_order_with_waiting_on_client_first(
 
 
 def test_html_shows_money_evm_and_its_plain_sentences(digest: dict[str, Any]) -> None:
-    html = render_html(digest, image_cids={})
+    html = render_html(digest, image_cids={}, audience="pm")
     for figure in (
         "€122,040",  # whole amounts drop the cents ...
         "€74,400",
@@ -201,7 +204,7 @@ def test_text_has_aligned_columns(digest: dict[str, Any]) -> None:
 def test_text_lists_the_same_sections_with_waiting_on_client_first(
     digest: dict[str, Any],
 ) -> None:
-    text = render_text(digest)
+    text = render_text(digest, audience="pm")
     titles = [
         "WAITING ON YOU",
         "BUDGET",
@@ -254,15 +257,18 @@ def test_a_digest_with_nothing_in_it_still_renders() -> None:
 def test_the_digest_is_shown_in_its_own_locale(digest: dict[str, Any]) -> None:
     digest["locale"] = "de_DE"
     assert subject(digest) == (  # a header holds plain spaces only
-        "[ACME] Week 47: 61 % of budget used, 3 scope changes (2.620 €, 1 needs estimate), "
-        "2 blockers waiting on you"
+        "[ACME] Week 47: off track, 61 % of budget used, 3 scope changes (2.620 €, 1 needs "
+        "estimate), 3 decisions and 2 blockers waiting on you"
     )
     text = render_text(digest)
     assert "Week 47 progress report, 16. Nov. 2026 – 22. Nov. 2026" in text
-    assert "* 61\xa0% of the budget used (74.400\xa0€ of 122.040\xa0€)." in text
+    assert (
+        "* Expected final cost 143.076,92\xa0€ against a budget of 122.040\xa0€: 21.036,92\xa0€ "
+        "over. Cost so far 74.400\xa0€ (61\xa0% of the budget)."
+    ) in text
     assert "Agreed scope 1.424 h; current scope 1.498 h (74 h added)." in text
     assert "Awaiting your decision        3   40 h  3.400\xa0€" in text
-    html = render_html(digest, image_cids={})
+    html = render_html(digest, image_cids={}, audience="pm")
     assert "143.076,92\xa0€" in html and "-21.036,92\xa0€" in html and "0,85" in html
     assert "Runs out at this pace" in html and "8. Jan. 2027" in html
 
@@ -278,8 +284,34 @@ def test_an_unknown_figure_shows_the_same_blank_in_every_place(digest: dict[str,
     digest["budget"].update(spent_this_week=None, burn_pct=None, runway_date=None)
     digest["budget"]["evm"]["cpi"] = None
     digest["scope"]["growth"][0]["to_hours"] = float("nan")
-    text = render_text(digest)
+    text = render_text(digest, audience="pm")
     for row in ("Spent this week", "Used", "Runs out at this pace"):
         assert re.search(rf"^{row} +—$", text, re.M), row
     assert re.search(r"^Cost performance index \(CPI\) +—$", text, re.M)
     assert re.search(r"^ACME-112 +8 h +— +19 Nov 2026$", text, re.M)
+
+
+# --- two audiences ---------------------------------------------------------------------------
+
+
+def test_the_client_reads_plain_words_and_the_pm_gets_everything(digest: dict[str, Any]) -> None:
+    client, pm = render_text(digest), render_text(digest, audience="pm")
+    # The client: "cost so far" and "expected final cost", no acronyms, no earned-value table,
+    # no internal billing detail, and the default sections only.
+    assert re.search(r"^Cost so far +€74,400$", client, re.M)
+    assert re.search(r"^Expected final cost +€143,076.92$", client, re.M)
+    for internal in ("Earned value", "(CPI)", "(EAC)", "Work logged on rejected changes"):
+        assert internal not in client
+        assert internal in pm
+    for pm_only in ("MOVED THIS WEEK", "RISKS", "QUESTIONS FOR YOU"):
+        assert pm_only not in client and pm_only in pm
+    for both in ("WAITING ON YOU", "BUDGET", "SCOPE CHANGES", "MILESTONES AND FORECAST",
+                 "BLOCKED ON OUR SIDE", "ARE YOU HAPPY"):  # fmt: skip
+        assert both in client and both in pm
+    html = render_html(digest, image_cids={})
+    assert "Cost so far" in html and "Earned value" not in html and "(CPI)" not in html
+
+
+def test_an_unknown_audience_is_refused(digest: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="unknown audience 'boss'"):
+        render_text(digest, audience="boss")

@@ -125,8 +125,8 @@ def test_the_digest_arrives_with_text_html_and_both_charts(
 
     msg = sink.received()
     assert msg["Subject"] == (
-        "[ACME] Week 47: 61% of budget used, 3 scope changes "
-        "(€2,620, 1 needs estimate), 2 blockers waiting on you"
+        "[ACME] Week 47: off track, 61% of budget used, 3 scope changes "
+        "(€2,620, 1 needs estimate), 3 decisions and 2 blockers waiting on you"
     )
     assert msg["From"] == SENDER
     assert msg["To"] == "pm@acme.example, cto@acme.example"
