@@ -7,73 +7,22 @@ PM, and queues its Jira writes. `status` shows what is waiting; `go-live` lets i
 
 from __future__ import annotations
 
-import getpass
 import json
-from collections.abc import Callable
-from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
-# Only click at import time, as in commands.py: `scopewatch --help` loads no other library.
+from service.cli.common import friendly, operator, require_migrated, require_project
+from service.cli.common import runtime as command_runtime
+
 if TYPE_CHECKING:
-    from mappings.model import Project
     from service.runtime import Runtime
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class ProjectError(click.ClickException):
-    """A mistake of the operator's: one line on stderr, exit code 2."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        for line in self.message.splitlines():
-            click.echo(f"scopewatch: {line}", err=True)
-
-
-def friendly(func: F) -> F:
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from mappings import ConfigError
-        from service.settings import SettingsError
-
-        try:
-            return func(*args, **kwargs)
-        except SettingsError as exc:
-            raise ProjectError("\n".join(exc.problems)) from None
-        except (ConfigError, ValueError) as exc:
-            raise ProjectError(str(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def runtime() -> Runtime:
-    from service.runtime import Runtime
-    from service.store.revisions import is_current
-
-    rt = Runtime.from_settings()
-    if not is_current(rt.engine):
-        raise ProjectError("the database is not migrated: run `scopewatch db upgrade` first")
+    rt = command_runtime()
+    require_migrated(rt)
     return rt
-
-
-def require_project(rt: Runtime, key: str) -> Project:
-    project = rt.mapping.project(key)
-    if project is None:
-        known = ", ".join(p.key for p in rt.mapping.projects)
-        raise ProjectError(f"{rt.mapping.source}: no project {key!r} (known: {known})")
-    return project
-
-
-def _operator(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in this environment (a bare container)
-        return "unknown"
 
 
 @click.group("project")
@@ -146,7 +95,7 @@ def _switch(key: str, mode: str, by: str | None) -> None:
 
     rt = runtime()
     require_project(rt, key)
-    who = _operator(by)
+    who = by or operator()
     with rt.engine.begin() as conn:
         changed = set_mode(conn, key, mode, by=who, now=rt.clock())
     if not changed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from service.cli.commands import UserError, friendly, operator, require_migrated, runtime
+from service.cli.common import UserError, friendly, operator, require_migrated, runtime
 
 
 @click.group("scope")

@@ -7,32 +7,19 @@ at a terminal, or read as the first line of standard input when one is piped in.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
+
+from service.cli.common import UserError, friendly, require_migrated, runtime
 
 if TYPE_CHECKING:  # imported when a command runs: `scopewatch --help` loads click alone
     from service.runtime import Runtime
 
 
-class AccountsError(click.ClickException):
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"scopewatch: {self.message}", err=True)
-
-
 def _runtime() -> Runtime:
-    from service.runtime import Runtime
-    from service.settings import SettingsError
-    from service.store.revisions import is_current
-
-    try:
-        rt = Runtime.from_settings()
-    except SettingsError as exc:
-        raise AccountsError("; ".join(exc.problems)) from None
-    if not is_current(rt.engine):
-        raise AccountsError("the database is not migrated: run `scopewatch db upgrade` first")
+    rt = runtime()
+    require_migrated(rt)
     return rt
 
 
@@ -41,7 +28,7 @@ def _password() -> str:
         return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
     line = sys.stdin.readline().rstrip("\r\n")
     if not line:
-        raise AccountsError("no password on standard input")
+        raise UserError("no password on standard input")
     return line
 
 
@@ -53,6 +40,7 @@ def users() -> None:
 @users.command("add")
 @click.argument("email")
 @click.option("--role", type=click.Choice(["pm", "viewer"]), required=True)
+@friendly
 def add(email: str, role: str) -> None:
     """Add an account; the password is prompted for, or read from standard input."""
     from service.accounts.users import AccountError, add_user
@@ -61,11 +49,12 @@ def add(email: str, role: str) -> None:
     try:
         user = add_user(rt.engine, email, role, _password(), now=rt.clock())
     except AccountError as exc:
-        raise AccountsError(str(exc)) from None
+        raise UserError(str(exc)) from None
     click.echo(f"added {user.email} ({user.role})")
 
 
 @users.command("list")
+@friendly
 def list_() -> None:
     """Every account, with its role."""
     from service.accounts.users import list_users
@@ -76,6 +65,7 @@ def list_() -> None:
 
 @users.command("remove")
 @click.argument("email")
+@friendly
 def remove(email: str) -> None:
     """Remove an account and its API token."""
     from service.accounts.users import AccountError, remove_user
@@ -83,12 +73,13 @@ def remove(email: str) -> None:
     try:
         remove_user(_runtime().engine, email)
     except AccountError as exc:
-        raise AccountsError(str(exc)) from None
+        raise UserError(str(exc)) from None
     click.echo(f"removed {email.strip().lower()}")
 
 
 @users.command("token")
 @click.argument("email")
+@friendly
 def token(email: str) -> None:
     """A new personal API token (replaces the old one); shown once, stored hashed."""
     from service.accounts.users import AccountError, issue_token
@@ -97,4 +88,4 @@ def token(email: str) -> None:
     try:
         click.echo(issue_token(rt.engine, email, now=rt.clock()))
     except AccountError as exc:
-        raise AccountsError(str(exc)) from None
+        raise UserError(str(exc)) from None
