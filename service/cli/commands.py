@@ -338,6 +338,10 @@ def mappings_check(path: str | None) -> None:
         if missing:
             raise UserError(f"{mapping.source}: custom fields not in Jira: {', '.join(missing)}")
         click.echo("custom fields: all found in Jira")
+    from reports.rates import show_rate_table
+
+    for line in show_rate_table(mapping):  # the rates as resolved, for the PM to check
+        click.echo(line)
     projects = ", ".join(p.key for p in mapping.projects)
     click.echo(f"{mapping.source}: OK ({len(mapping.projects)} projects: {projects})")
 

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from mappings.model import Mapping, Project
+from reports.rates import local_day
 from service.scope.baseline import (
     Baseline,
     baseline_members,
@@ -36,6 +37,7 @@ from service.scope.baseline import (
 from service.scope.changes import changes_of_issue, insert_change, update_change
 from service.scope.decisions import label_decision
 from service.scope.model import ScopeChange
+from service.scope.prices import latest_price, record_price
 from service.scope.pricing import Impact, IssueFacts, hours_for, price, round_half_up
 from service.scope.writeback import cancel_writebacks, enqueue_writeback
 from service.store import schema
@@ -106,7 +108,8 @@ def _open_change(
     previous: dict[str, Any] | None,
     now: datetime,
 ) -> None:
-    impact = price(hours_for(issue, project, mapping), issue.assignee, project, mapping)
+    day = local_day(now, project)
+    impact = price(hours_for(issue, project, mapping), issue.assignee, project, mapping, day)
     decided = label_decision(issue, previous, mapping.jira)
     values: dict[str, Any] = {
         "project_key": project.key,
@@ -121,6 +124,7 @@ def _open_change(
     if decided:
         values.update(decided_at=issue.updated or now, decision_note=f"label {decided[1]} in Jira")
     change = insert_change(conn, values)
+    record_price(conn, change.id, 1, impact, assignee=issue.assignee, priced_at=now, priced_on=day)
     enqueue_writeback(conn, mapping, project, baseline, change, now)
 
 
@@ -147,16 +151,32 @@ def _follow_change(
             decided_at=issue.updated or now,
             decision_note=f"label {decided[1]} in Jira",
         )
+    impact: Impact | None = None
     if _price_frozen(change, decision):
         _record_growth(conn, mapping, project, issue, previous, now)
     else:
-        impact = price(hours_for(issue, project, mapping), issue.assignee, project, mapping)
+        # The rate it was priced at stays its rate; a new assignee brings their rate of today.
+        before = latest_price(conn, change.id)
+        kept = before.rate if before and before.assignee == issue.assignee else None
+        hours = hours_for(issue, project, mapping)
+        day = local_day(now, project)
+        impact = price(hours, issue.assignee, project, mapping, day, rate=kept)
         values.update(_impact_columns(impact))
     new_impact = {column: values.get(column, getattr(change, column)) for column in IMPACT_COLUMNS}
     bumped = rewrite or new_impact != {column: getattr(change, column) for column in IMPACT_COLUMNS}
     if bumped:
         values["impact_version"] = change.impact_version + 1
     change = update_change(conn, change, **values)
+    if bumped and impact is not None:
+        record_price(
+            conn,
+            change.id,
+            change.impact_version,
+            impact,
+            assignee=issue.assignee,
+            priced_at=now,
+            priced_on=local_day(now, project),
+        )
     if bumped:
         enqueue_writeback(conn, mapping, project, baseline, change, now)
 
