@@ -34,7 +34,8 @@ FEEDBACK_TREND_WEEKS = 6
 
 
 def _money(x: float) -> float:
-    return round(x, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+    # Half-up from the amount as written (2.675 -> 2.68), as every text shows it; round() is not.
+    return float(formats.half_up(x, 2)) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def _tenth(x: float) -> float:

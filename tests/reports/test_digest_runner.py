@@ -74,7 +74,7 @@ def test_numpy_and_pandas_values_become_builtins():
     )  # fmt: skip
     done = finalize(value, "Europe/Berlin")
     assert done == {
-        "cost": 2.0, "hours": 3.0, "n": 4, "ok": True, "cpi": None,
+        "cost": 2.01, "hours": 3.0, "n": 4, "ok": True, "cpi": None,  # half-up, as shown
         "at": "2026-11-20T11:00:00+01:00", "none": None, "due": "2026-12-01",
         "keys": ["A-1", "A-2"], "items": [{"budget": 1.0}],
     }  # fmt: skip
