@@ -145,17 +145,22 @@ def serve(host: str, port: int) -> None:
 @friendly
 def worker(once: bool) -> None:
     """Processes the inbox and the Jira outbox."""
+    from service.alerts.budget import PacedAlerts
     from service.mirror import worker as worker_mod
 
     rt = runtime()
     require_migrated(rt)
+    alerts = PacedAlerts(rt)  # budget alerts due are mailed within the worker's next run
     if once:
         stats = worker_mod.run_once(rt)
+        mailed = alerts()
         click.echo(f"processed {stats.handled} events, {stats.failed} failed")
+        if mailed:
+            click.echo(f"budget alerts mailed: {mailed}")
         return
     stop = threading.Event()
     try:
-        worker_mod.run_forever(rt, stop=stop)
+        worker_mod.run_forever(rt, stop=stop, also=alerts)
     except KeyboardInterrupt:
         stop.set()
 

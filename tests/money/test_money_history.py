@@ -21,7 +21,7 @@ from service.mirror import rollup
 from service.scope.engine import evaluate_issue
 from service.scope.prices import price_history
 from service.store import schema
-from tests.money.money_support import money_mapping
+from tests.money.money_support import MAPPING_TOML, money_mapping
 from tests.scope.scope_support import issue_row
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -150,3 +150,30 @@ def test_a_change_keeps_the_rate_it_was_priced_at_until_a_new_assignee(engine, t
         (3, "120", date(2027, 1, 3)),
     ]
     assert [str(p.cost) for p in history] == ["905.0", "1022.65", "1356.0"]
+
+
+def test_non_billable_types_and_labels_are_left_out_of_the_burn(engine, tmp_path):
+    """Types and labels are not in the roll-up: the digest sums such a project's worklogs itself,
+    by issue type and labels, and still leaves those issues' work out of the client's burn."""
+    text = MAPPING_TOML.replace(
+        'non_billable = { components = ["Warranty"] }',
+        'non_billable = { types = ["Bug"], labels = ["internal"] }',
+    )
+    mapping = money_mapping(tmp_path, text)
+    seed(engine)
+    with engine.begin() as conn:
+        for issue_id, fields in (("3", {"issue_type": "Bug"}), ("4", {"labels": ["internal"]})):
+            row = issue_row(issue_id, project_key="MONEY", key=f"MONEY-{issue_id}")
+            row.update(created=at(2026, 11, 20), updated=at(2026, 11, 20), **fields)
+            conn.execute(insert(schema.issues).values(row))
+            conn.execute(
+                insert(schema.worklogs).values(
+                    id=f"x{issue_id}", issue_id=issue_id, author="ann", seconds=36000,
+                    started=at(2026, 12, 29, 9), updated=at(2026, 12, 29, 9), deleted=False,
+                )
+            )  # fmt: skip
+    rollup.rebuild(engine, "MONEY", "Europe/Berlin")
+    with engine.connect() as conn:
+        budget = digest_for(conn, mapping, "MONEY", "2026-W53")["budget"]
+    # The Warranty component is billable now: w6 (4 h x 99.99) joins the burn; Bug and label don't
+    assert f"{budget['spent']:.2f}" == "1210.34"
