@@ -21,6 +21,7 @@ from mappings.model import Mapping, Project
 from reports import formats
 from reports.blockers import calculate_blockers
 from reports.budget import calculate_budget, calculate_series
+from reports.contracts import calculate_contract
 from reports.evm import calculate_evm
 from reports.forecast import calculate_forecast, p85_date
 from reports.frames import Frames, utc
@@ -59,6 +60,11 @@ NUMBER_FORMATS: dict[str, Callable[[float], float]] = {
     ),
     **dict.fromkeys(["burn_pct", "schedule_days", "trend"], _tenth),
     **dict.fromkeys(["cpi", "spi"], _hundredth),
+    # the contract's section (reports.contracts): a retainer's hours or money, a fixed price
+    **dict.fromkeys(
+        ["allowance", "used", "carried_in", "left", "price", "change_requests"], _money
+    ),
+    "delivered": _tenth,
 }  # fmt: skip
 
 
@@ -129,6 +135,11 @@ def build_digest(
     plan_hours = pd.concat([baseline, _by_issue(approved["hours"], approved["issue_id"])])
     budget["evm"] = calculate_evm(
         state, project, period, bac=budget["total"], ac=budget["spent"], plan_hours=plan_hours,
+        locale=locale,
+    )  # fmt: skip
+    bac, ev = budget["evm"]["bac"], budget["evm"]["ev"]
+    budget["contract"] = calculate_contract(
+        frames, mapping, project, period, budget, delivered_share=ev / bac if bac > 0 else None,
         locale=locale,
     )  # fmt: skip
 

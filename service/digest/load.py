@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy import select as sql_select
 
 from mappings.model import Mapping as ProjectMapping
+from reports.contracts import split_days
 from reports.digest import build_digest
 from reports.frames import Frames, map_distinct, normalise
 from reports.period import period_for, week_boundaries
@@ -52,7 +53,8 @@ def digest_for(
     nb = project.non_billable
     frames = load_frames(
         conn, project_key, period.end_utc, tz=project.digest.tz,
-        splits=change_days(project), by_type_and_label=bool(nb.types or nb.labels),
+        splits=change_days(project) + split_days(project, period.last_day),
+        by_type_and_label=bool(nb.types or nb.labels),
     )  # fmt: skip
     return build_digest(frames, mapping, project_key, week, **kw)
 

@@ -30,7 +30,7 @@ def test_an_empty_project_gives_a_complete_plain_digest():
     assert json.loads(json.dumps(digest, allow_nan=False)) == digest
     assert set(digest["budget"]) == {
         "total", "spent", "spent_this_week", "remaining", "burn_pct", "runway_date",
-        "by_category", "evm",
+        "by_category", "evm", "contract",
     }  # fmt: skip
     assert set(digest["budget"]["evm"]) == {
         "bac", "pv", "ev", "ac", "cpi", "spi", "eac", "etc", "vac", "explain",
