@@ -123,4 +123,8 @@ class PacedAlerts:
         if self.last is not None and now - self.last < self.every:
             return 0
         self.last = now
-        return run_alerts(self.rt.engine, self.rt.mapping, self.rt.mailer, now)
+        try:
+            return run_alerts(self.rt.engine, self.rt.mapping, self.rt.mailer, now)
+        except Exception:  # the worker's loop goes on; the next round tries again
+            log.exception("budget alerts failed")
+            return 0

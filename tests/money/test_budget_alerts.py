@@ -114,3 +114,35 @@ def test_a_forecast_overrun_is_mailed_once_per_budget(tmp_path):
     sent = [Sent("forecast", "1000", now)]
     assert due_alerts(project, total=1000, spent=300, eac=1250.5, sent=sent, now=now) == []
     assert due_alerts(project, total=1000, spent=300, eac=990, sent=[], now=now) == []
+
+
+def test_the_worker_round_mails_once_and_then_keeps_its_pace(db_url, tmp_path, mailer, sink):
+    from service.alerts.budget import PacedAlerts
+    from service.runtime import Runtime
+    from service.settings import Settings
+
+    path = tmp_path / "money.toml"
+    path.write_text(MAPPING_TOML)
+    settings = Settings(
+        database_url=db_url,
+        mappings=str(path),
+        smtp_url=mailer.smtp_url,
+        mail_from="alerts@agency.example",
+    )
+    now = [NOW]
+    rt = Runtime.from_settings(settings, clock=lambda: now[0])
+    try:
+        seed(rt.engine)
+        paced = PacedAlerts(rt, every=timedelta(minutes=10))
+        assert paced() == 1  # the worker's next run after the crossing
+        log_more(rt.engine, 2, at(2027, 1, 4, 9))  # now past 100 %
+        now[0] = NOW + timedelta(minutes=5)
+        assert paced() == 0  # not yet: a round every ten minutes
+        now[0] = NOW + timedelta(minutes=10)
+        assert paced() == 1
+        assert subjects(sink) == [
+            "MONEY: 81% of the budget spent",
+            "MONEY: 105% of the budget spent",
+        ]
+    finally:
+        rt.close()
