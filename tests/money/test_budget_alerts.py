@@ -146,3 +146,17 @@ def test_the_worker_round_mails_once_and_then_keeps_its_pace(db_url, tmp_path, m
         ]
     finally:
         rt.close()
+
+
+def test_the_pm_sees_the_alerts_sent_the_unbilled_work_and_the_margin(engine, tmp_path, mailer):
+    from service.alerts.status import money_status
+
+    mapping = money_mapping(tmp_path)
+    seed(engine)
+    run_alerts(engine, mapping, mailer, NOW)
+    status = money_status(engine, mapping, "MONEY", NOW)
+    assert f"{status['spent']:.2f}" == "810.38"
+    assert [(a["threshold"], a["sends"]) for a in status["alerts_sent"]] == [("50", 1), ("75", 1)]
+    assert status["non_billable"]["hours"] == 4.0
+    # zed (default rate) has no cost rate: the agency's cost and margin are unknown, not zero
+    assert status["internal"]["cost"] is None and status["internal"]["margin"] is None
