@@ -60,3 +60,13 @@ def test_each_contract_has_its_golden_burn(engine, tmp_path, contract):
     section = digest["budget"]["contract"]
     golden = GOLDEN / f"{contract}.json"
     assert section == json.loads(golden.read_text(encoding="utf-8"))
+
+
+def test_a_fixed_price_explains_its_earned_value_as_a_price(engine, tmp_path):
+    mapping = money_mapping(tmp_path, CONTRACTS["fixed_price"])
+    seed(engine)
+    with engine.connect() as conn:
+        explain = digest_for(conn, mapping, "MONEY", "2026-W53")["budget"]["evm"]["explain"]
+    assert explain["bac"] == "The fixed price, including approved change requests, is €1,000."
+    assert explain["ac"] == "Work worth €810.38 at the agreed rates has been done so far."
+    assert explain["eac"].endswith("the price stays €1,000.")
