@@ -78,3 +78,18 @@ def prepare(args: dict[str, Any]) -> Callable[[], dict[str, Any]]:
         }
 
     return job
+
+
+def main(argv: list[str]) -> None:
+    """`python -m bench.naive_digest URL MAPPING PROJECT WEEK`: the whole naive script, as a
+    process, for the side-by-side with `scopewatch digest build --format json`."""
+    url, mapping_path, project, week = argv
+    with create_engine(url).connect() as conn:
+        figures = naive_digest(conn, load_mapping(mapping_path), project, week)
+    print(json.dumps({"spent": figures["spent"], "by_category": figures["by_category"]}))
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

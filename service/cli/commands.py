@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from service.runtime import Runtime
-from service.settings import Settings, SettingsError, load_settings
-
+# Only click at import time: `scopewatch --help` and every command pay for what they use, not for
+# pydantic, SQLAlchemy, pandas or matplotlib (issue 15, item 6). Each command imports its own.
 if TYPE_CHECKING:
     from service.jira.client import JiraClient
+    from service.runtime import Runtime
+    from service.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,6 +48,7 @@ def friendly(func: F) -> F:
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from mappings import ConfigError
+        from service.settings import SettingsError
 
         try:
             return func(*args, **kwargs)
@@ -59,11 +61,13 @@ def friendly(func: F) -> F:
 
 
 def runtime(settings: Settings | None = None) -> Runtime:
+    from service.runtime import Runtime
+
     return Runtime.from_settings(settings)
 
 
 def require_migrated(rt: Runtime) -> None:
-    from service.store.migrate import is_current
+    from service.store.revisions import is_current
 
     if not is_current(rt.engine):
         raise UserError("the database is not migrated: run `scopewatch db upgrade` first")
@@ -133,6 +137,7 @@ def main() -> None:
 def serve(host: str, port: int) -> None:
     """Web only (production: gunicorn "service:create_app()")."""
     from service import create_app
+    from service.settings import load_settings
     from service.web.server import serve_app
 
     settings = load_settings()
@@ -172,6 +177,7 @@ def worker(once: bool) -> None:
 def run(host: str, port: int) -> None:
     """All in one process: web, worker and digest scheduler (the embedded default)."""
     from service.cli.allinone import run_all
+    from service.settings import load_settings
 
     run_all(load_settings(), host, port)
 
@@ -188,8 +194,10 @@ def db() -> None:
 @friendly
 def db_upgrade() -> None:
     """Applies migrations (Alembic)."""
+    from service.settings import load_settings
     from service.store.engine import make_engine
-    from service.store.migrate import head_revision, upgrade
+    from service.store.migrate import upgrade
+    from service.store.revisions import head_revision
 
     settings = load_settings()
     upgrade(make_engine(settings.database_url))
@@ -331,6 +339,7 @@ def mappings() -> None:
 def mappings_check(path: str | None) -> None:
     """Validates the mapping file, and against Jira's field list when Jira is configured."""
     from mappings import check_mapping, load_mapping
+    from service.settings import load_settings
 
     settings = load_settings()
     mapping = load_mapping(path or settings.mappings)

@@ -58,10 +58,11 @@ def render(
     """The digest as `fmt`; an e-mail (`eml`) needs `now` for its Date header."""
     import json
 
+    if fmt == "json":  # before `reports.render`: JSON needs neither Jinja nor matplotlib
+        return json.dumps(digest, indent=2, ensure_ascii=False) + "\n"
+
     from reports import render as rendering
 
-    if fmt == "json":
-        return json.dumps(digest, indent=2, ensure_ascii=False) + "\n"
     if fmt == "html":
         return rendering.render_html(digest)
     if fmt == "text":

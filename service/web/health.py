@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.intake import inbox
 from service.store.engine import reader
-from service.store.migrate import is_current
+from service.store.revisions import is_current
 from service.web.context import get_metrics, get_runtime
 
 bp = Blueprint("health", __name__)

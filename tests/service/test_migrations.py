@@ -14,3 +14,24 @@ def test_migrated_database_matches_the_schema_module(engine):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
+
+
+def test_the_quick_migration_check_agrees_with_alembic(engine, tmp_path):
+    """Commands and /readyz ask `revisions` (no Alembic import); it must say what Alembic says."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from service.store.migrate import MIGRATIONS
+    from service.store.revisions import is_current
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as conn:
+        assert current_revision(engine) == MigrationContext.configure(conn).get_current_revision()
+    assert is_current(engine)
+
+    from sqlalchemy import create_engine
+
+    empty = create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert current_revision(empty) is None and not is_current(empty)
