@@ -153,7 +153,8 @@ class Mapping:
         """The hourly billing rate of a person on `project`.
 
         Their own rate, else the project's rate for their role, else [rates] for their role, else
-        the project's default rate. Dated `rate_changes` are not applied here yet.
+        the project's default rate, as first agreed: dated `rate_changes` are applied by
+        `reports.rates.rate_on`, which everything that prices work uses (in Decimal).
         """
         role = self.role_by_person.get(person or "")
         for rates, name in (

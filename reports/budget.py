@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from mappings.model import Mapping, Project
 from reports.evm import planned_share
 from reports.frames import Frames, map_distinct, micros, utc
 from reports.period import Period, add_weeks, period_for, week_name, weeks_from
+from reports.rates import hours_cost, non_billable_mask, rate_on
 from reports.scope import approved_cost_at, changes_at, changes_over_time
 
 UNCATEGORISED = "Uncategorised"
@@ -32,10 +34,44 @@ def category_of(components: pd.Series, categories: Sequence[str]) -> pd.Series:
     return map_distinct(components, lambda c: first(c or ()))
 
 
+def worklog_money(worklogs: pd.DataFrame, mapping: Mapping, project: Project) -> pd.Series:
+    """Exact money (Decimal) per worklog row: its hours at the billing rate of its author on the
+    day it started, in the project's zone (`reports.rates`). The loader never sums work across a
+    rate change, so a row's day names the rate of all of it.
+    """
+    if worklogs.empty:
+        return pd.Series([], dtype=object, index=worklogs.index)
+    days = worklogs["started"].dt.tz_convert(project.digest.tz).dt.date
+    rates: dict[tuple[Any, Any], Decimal] = {}
+
+    def rate(author: Any, day: Any) -> Decimal:
+        key = (author, day)
+        if key not in rates:
+            person = None if author is None or pd.isna(author) else str(author)
+            rates[key] = rate_on(mapping, project, person, day).billing
+        return rates[key]
+
+    values = [
+        hours_cost(int(seconds), rate(author, day))
+        for author, day, seconds in zip(
+            worklogs["author"].to_numpy(dtype=object),
+            days.to_numpy(dtype=object),
+            worklogs["seconds"].to_numpy(),
+            strict=True,
+        )
+    ]
+    return pd.Series(values, dtype=object, index=worklogs.index)
+
+
 def worklog_cost(worklogs: pd.DataFrame, mapping: Mapping, project: Project) -> pd.Series:
-    """Money per worklog row: hours x the rate of the author's role, else the default rate."""
-    rate = map_distinct(worklogs["author"], lambda a: mapping.rate_for(a, project))
-    return worklogs["seconds"] / 3600 * rate.astype("float64")
+    """Money per worklog row as floats, for the figures that extrapolate (runway, charts)."""
+    return worklog_money(worklogs, mapping, project).map(float).astype("float64")
+
+
+def billable(worklogs: pd.DataFrame, project: Project) -> pd.Series:
+    """True for the rows the client is billed for: not of a non-billable type, label or
+    component (the mapping's `non_billable`)."""
+    return ~non_billable_mask(worklogs, project.non_billable)
 
 
 def spend_before(worklogs: pd.DataFrame, cost: pd.Series, bounds: Sequence[datetime]) -> np.ndarray:
@@ -95,16 +131,22 @@ def calculate_budget(
 ) -> dict[str, Any]:
     end, start = utc(period.end_utc), utc(period.start_utc)
     worklogs = frames.worklogs
-    cost = worklog_cost(worklogs, mapping, project)
+    exact = worklog_money(worklogs, mapping, project)
+    billed = billable(worklogs, project)
+    # Non-billable work is tracked (`non_billable_summary`) but burns none of the client's budget.
+    exact = exact.where(billed, Decimal(0))
+    cost = exact.map(float).astype("float64")
     before_end = worklogs["started"] < end
+    this_week = before_end & (worklogs["started"] >= start)
     changes = changes_at(frames.scope_changes, end)
     total = project.budget + approved_cost_at(frames.scope_changes, end)
-    spent = float(cost[before_end].sum())
+    # Summed exactly; a float only at the end, which holds the sum to far below a cent.
+    spent = float(sum(exact[before_end], Decimal(0)))
     remaining = total - spent
     return {
         "total": total,
         "spent": spent,
-        "spent_this_week": float(cost[before_end & (worklogs["started"] >= start)].sum()),
+        "spent_this_week": float(sum(exact[this_week], Decimal(0))),
         "remaining": remaining,
         "burn_pct": spent / total * 100 if total > 0 else None,
         "runway_date": runway_date(worklogs, cost, project, period, remaining),
@@ -122,6 +164,7 @@ def calculate_series(
     periods = [period_for(w, period.tz) for w in weeks]
     ends = [p.end for p in periods]
     cost = worklog_cost(frames.worklogs, mapping, project)
+    cost = cost.where(billable(frames.worklogs, project), 0.0)
     over_time = changes_over_time(frames.scope_changes, [utc(e) for e in ends])
     budget_total = [project.budget + float(c) for c in over_time["approved_cost"]]
     return {
@@ -135,4 +178,30 @@ def calculate_series(
         "budget_total": budget_total,
         "baseline_hours": [baseline_hours] * len(weeks),
         "current_hours": [baseline_hours + float(h) for h in over_time["kept_hours"]],
+    }
+
+
+def non_billable_summary(
+    frames: Frames, mapping: Mapping, project: Project, period: Period
+) -> dict[str, Any]:
+    """The work the client is not billed for, up to the period's end: for the agency's eyes.
+
+    `hours`, its worth at the billing rates (`value`), and its `cost` at the cost rates where
+    the mapping has them for every hour (else None: an unknown cost is never shown as zero).
+    """
+    worklogs = frames.worklogs
+    if worklogs.empty:
+        return {"hours": 0.0, "value": 0.0, "cost": 0.0}
+    rows = worklogs[~billable(worklogs, project) & (worklogs["started"] < utc(period.end_utc))]
+    value = sum(worklog_money(rows, mapping, project), Decimal(0))
+    days = rows["started"].dt.tz_convert(project.digest.tz).dt.date
+    cost: Decimal | None = Decimal(0)
+    for author, day, seconds in zip(rows["author"], days, rows["seconds"], strict=True):
+        person = None if author is None or pd.isna(author) else str(author)
+        rate = rate_on(mapping, project, person, day).cost
+        cost = None if rate is None or cost is None else cost + hours_cost(int(seconds), rate)
+    return {
+        "hours": float(rows["seconds"].sum()) / 3600,
+        "value": float(value),
+        "cost": None if cost is None else float(cost),
     }

@@ -22,6 +22,7 @@ from mappings.model import Mapping, Project
 from reports import formats
 from reports.blockers import calculate_blockers
 from reports.budget import calculate_budget, calculate_series
+from reports.contracts import calculate_contract
 from reports.evm import calculate_evm
 from reports.forecast import calculate_forecast, open_hours, p85_date
 from reports.frames import Frames, utc
@@ -40,7 +41,8 @@ FEEDBACK_TREND_WEEKS = 6
 
 
 def _money(x: float) -> float:
-    return round(x, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+    # Half-up from the amount as written (2.675 -> 2.68), as every text shows it; round() is not.
+    return float(formats.half_up(x, 2)) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def _tenth(x: float) -> float:
@@ -65,6 +67,11 @@ NUMBER_FORMATS: dict[str, Callable[[float], float]] = {
     ),
     **dict.fromkeys(["burn_pct", "schedule_days", "trend"], _tenth),
     **dict.fromkeys(["cpi", "spi"], _hundredth),
+    # the contract's section (reports.contracts): a retainer's hours or money, a fixed price
+    **dict.fromkeys(
+        ["allowance", "used", "carried_in", "left", "price", "change_requests"], _money
+    ),
+    "delivered": _tenth,
 }  # fmt: skip
 
 
@@ -123,6 +130,11 @@ def build_digest(
     scope = calculate_scope(frames, mapping, project, period, hours)
     budget["evm"] = calculate_evm(
         state, project, period, bac=budget["total"], ac=budget["spent"], plan_hours=hours.plan(),
+        locale=locale,
+    )  # fmt: skip
+    bac, ev = budget["evm"]["bac"], budget["evm"]["ev"]
+    budget["contract"] = calculate_contract(
+        frames, mapping, project, period, budget, delivered_share=ev / bac if bac > 0 else None,
         locale=locale,
     )  # fmt: skip
 

@@ -92,7 +92,32 @@ def calculate_evm(
         "etc": None if eac is None else eac - ac,
         "vac": None if eac is None else bac - eac,
     }
-    return {**figures, "explain": explain(figures, project.currency, locale)}
+    sentences = explain(figures, project.currency, locale)
+    return {**figures, "explain": {**sentences, **_contract_words(figures, project, locale)}}
+
+
+def _contract_words(f: dict[str, Any], project: Project, locale: str) -> dict[str, str]:
+    """The sentences a fixed price or a retainer says differently from a capped budget."""
+    m = partial(formats.money, currency=project.currency, locale=locale)
+    if project.contract == "fixed_price":
+        eac = f["eac"]
+        return {
+            "bac": f"The fixed price, including approved change requests, is {m(f['bac'])}.",
+            "ac": f"Work worth {m(f['ac'])} at the agreed rates has been done so far.",
+            "eac": (
+                f"At the efficiency so far, the whole scope takes work worth {m(eac)}; "
+                f"the price stays {m(f['bac'])}."
+                if eac is not None
+                else "The work the whole scope takes cannot be forecast yet; the price stays "
+                f"{m(f['bac'])}."
+            ),
+        }
+    if project.contract == "retainer":
+        return {
+            "bac": f"The retainer's budget for the term, including approved changes, is "
+            f"{m(f['bac'])}.",
+        }
+    return {}
 
 
 def explain(

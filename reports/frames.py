@@ -36,7 +36,11 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "resolved": "time", "status_since": "time", "moved_in_at": "time",
     },
     # started: the week bucket start when loaded (see the module docstring)
-    "worklogs": {"started": "time", "author": "category", "components": "tuple", "seconds": "int"},
+    # issue_type and labels: read only where the mapping marks types or labels non-billable
+    "worklogs": {
+        "started": "time", "author": "category", "components": "tuple", "seconds": "int",
+        "issue_type": "category", "labels": "tuple",
+    },
     "transitions": {
         "issue_id": "str", "from_status": "category", "to_status": "category", "at": "time",
     },

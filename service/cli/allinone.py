@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def run_all(settings: Settings, host: str, port: int) -> None:
+    from service.alerts.budget import PacedAlerts
     from service.digest.schedule import Scheduler
     from service.mirror import worker
     from service.store.migrate import upgrade
@@ -36,7 +37,7 @@ def run_all(settings: Settings, host: str, port: int) -> None:
             name="worker",
             daemon=True,
             args=(rt,),
-            kwargs={"stop": stop, "observe": observe},
+            kwargs={"stop": stop, "observe": observe, "also": PacedAlerts(rt)},
         ),
         threading.Thread(target=Scheduler(rt).run, name="scheduler", daemon=True, args=(stop,)),
     ]

@@ -79,18 +79,23 @@ def serve(host: str, port: int) -> None:
 @friendly
 def worker(once: bool) -> None:
     """Processes the inbox and the Jira outbox."""
+    from service.alerts.budget import PacedAlerts
     from service.mirror import worker as worker_mod
     from service.runtime import Runtime
 
     rt = Runtime.from_settings()  # a service: it keeps retrying a Jira that does not answer
     require_migrated(rt)
+    alerts = PacedAlerts(rt)  # budget alerts due are mailed within the worker's next run
     if once:
         stats = worker_mod.run_once(rt)
+        mailed = alerts()
         click.echo(f"processed {stats.handled} events, {stats.failed} failed")
+        if mailed:
+            click.echo(f"budget alerts mailed: {mailed}")
         return
     stop = threading.Event()
     try:
-        worker_mod.run_forever(rt, stop=stop)
+        worker_mod.run_forever(rt, stop=stop, also=alerts)
     except KeyboardInterrupt:
         stop.set()
 
@@ -287,6 +292,10 @@ def mappings_check(path: str | None) -> None:
             if flags:
                 where = f"{mapping.source}: projects[{i}] ({project.key})"
                 click.echo(f"warning: {where}: {flags}", err=True)
+    from reports.rates import show_rate_table
+
+    for line in show_rate_table(mapping):  # the rates as resolved, for the PM to check
+        click.echo(line)
     projects = ", ".join(p.key for p in mapping.projects)
     click.echo(f"{mapping.source}: OK ({len(mapping.projects)} projects: {projects})")
 

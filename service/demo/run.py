@@ -34,6 +34,34 @@ ADMIN = "demo-admin-token"
 DIGEST_AT = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 08:00 in Berlin
 
 
+# The sandbox's third Jira project, a support retainer, joins the demo only: with ACME (time and
+# materials) and BETA (fixed price) the demo shows one project of each contract.
+RETAINER_PROJECT = """
+# A support retainer: 20 hours a month, unused hours carried over (the demo's own addition).
+[[projects]]
+key = "CARE"
+client = "Beta GmbH"
+currency = "EUR"
+budget = 12000
+start = 2026-10-01
+end = 2027-03-31
+baseline = 2026-10-01T08:00:00Z
+hours_per_point = 5
+weekly_capacity_hours = 10
+default_rate = 80
+digest = { tz = "Europe/Vienna" }
+pm = ["pm@agency.example"]
+contract = "retainer"
+retainer = { hours_per_month = 20, carry_over = true }
+"""
+
+
+def _demo_mapping(state: Path) -> Path:
+    path = state / "mapping.toml"
+    path.write_text(SANDBOX_MAPPING.read_text(encoding="utf-8") + RETAINER_PROJECT, "utf-8")
+    return path
+
+
 def _free_port() -> int:
     import socket
 
@@ -85,7 +113,7 @@ def run_demo(out: Path) -> None:
     state.mkdir(parents=True)
     settings = Settings(
         database_url=f"sqlite:///{state / 'scopewatch.db'}",
-        mappings=str(SANDBOX_MAPPING),
+        mappings=str(_demo_mapping(state)),
         webhook_secret=SECRET,
         admin_token=ADMIN,
         mail_from="scopewatch@agency.example",
@@ -140,7 +168,7 @@ def _story(settings: Settings, sandbox: Any, out: Path, received: list[bytes]) -
         f"   baseline v{summary.version}: {summary.issues} issues, {formats.hours(summary.hours)}, "
         f"{summary.unestimated} without an estimate"
     )
-    for key in ("ACME", "BETA"):
+    for key in (p.key for p in rt.mapping.projects):
         reconcile(rt.engine, client, rt.mapping, key, since=None, now=_now(sandbox))
     say("   the mirror is filled from Jira (a reconcile sweep, as after any outage)")
     _go_live(rt, _now(sandbox))
@@ -156,6 +184,9 @@ def _story(settings: Settings, sandbox: Any, out: Path, received: list[bytes]) -
 
     say("\n4. Monday 08:00 in Berlin: the weekly digest goes to the client.")
     _send_digest(rt, out, received)
+
+    say("\n5. Each contract speaks its own burn (the same week, one project of each kind):")
+    _show_contracts(rt)
 
 
 def _go_live(rt: Any, now: datetime) -> None:
@@ -203,6 +234,14 @@ def _show_flagged(rt: Any, jira_url: str) -> None:
         ours = [c["body"] for c in comments.get("comments", []) if "scopewatch" in c["body"]]
         if ours:
             say(f"            comment: {ours[-1].splitlines()[0][:96]}")
+
+
+def _show_contracts(rt: Any) -> None:
+    from service.digest.build import build_digest
+
+    for project in rt.mapping.projects:
+        contract = build_digest(rt, project.key, WEEK.name, DIGEST_AT)["budget"]["contract"]
+        say(f"   {project.key:<5} {contract['type']:<19} {contract['summary']}")
 
 
 def _send_digest(rt: Any, out: Path, received: list[bytes]) -> None:

@@ -33,9 +33,11 @@ from sqlalchemy import (
 from sqlalchemy import select as sql_select
 
 from mappings.model import Mapping as ProjectMapping
+from reports.contracts import split_days
 from reports.digest import build_digest
 from reports.frames import Frames, map_distinct, normalise
 from reports.period import period_for, week_boundaries
+from reports.rates import change_days
 from service.mirror import rollup as worklog_rollup
 from service.store import schema as db
 
@@ -48,14 +50,31 @@ def digest_for(
     if project is None:
         raise ValueError(f"{mapping.source}: no project {project_key!r} in the mapping")
     period = period_for(week, project.digest.tz)
-    frames = load_frames(conn, project_key, period.end_utc, tz=project.digest.tz)
+    nb = project.non_billable
+    frames = load_frames(
+        conn, project_key, period.end_utc, tz=project.digest.tz,
+        splits=change_days(project) + split_days(project, period.last_day),
+        by_type_and_label=bool(nb.types or nb.labels),
+    )  # fmt: skip
     return build_digest(frames, mapping, project_key, week, **kw)
 
 
-def load_frames(conn: Connection, project_key: str, until: datetime, *, tz: str = "UTC") -> Frames:
+def load_frames(
+    conn: Connection,
+    project_key: str,
+    until: datetime,
+    *,
+    tz: str = "UTC",
+    splits: Sequence[date] = (),
+    by_type_and_label: bool = False,
+) -> Frames:
     """The mirror of `project_key` as it stood before `until` (the period's end).
 
     `tz` is the digest's time zone: worklogs are summed by its weeks, so pass the project's.
+    `splits` are local days a week's sum must not straddle (the days rates change on): each
+    piece is priced at the rate of its own first day. `by_type_and_label` also sums worklogs by
+    their issue's type and labels (for non-billable types or labels), which the roll-up does not
+    keep, so they are then summed from the worklogs themselves.
     Histories (transitions, flag changes) are read whole, because the state in force at `until`
     of an issue whose first recorded change came later is that change's "from" value.
     """
@@ -67,7 +86,7 @@ def load_frames(conn: Connection, project_key: str, until: datetime, *, tz: str 
     ids = _project_issue_ids(project_key)
     frames = {
         "issues": issues,
-        "worklogs": _read_worklogs(conn, project_key, until, tz),
+        "worklogs": _read_worklogs(conn, project_key, until, tz, splits, by_type_and_label),
         "transitions": _read(conn, _history_query(db.transitions, ids)),
         "field_changes": _read(conn, _flag_changes_query(ids)),
         "links": _read(conn, _links_query(ids, until)),
@@ -197,21 +216,47 @@ def _version_from_issue(version: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _read_worklogs(conn: Connection, project_key: str, until: datetime, tz: str) -> pd.DataFrame:
+def _read_worklogs(
+    conn: Connection,
+    project_key: str,
+    until: datetime,
+    tz: str,
+    splits: Sequence[date] = (),
+    by_issue: bool = False,
+) -> pd.DataFrame:
     """Seconds per (digest week, author, components): from the roll-up when it was built in
     this zone, else summed from the worklogs themselves."""
-    if worklog_rollup.built_zone(conn, project_key) == tz:
-        frame = _rolled_up_weeks(conn, project_key, until, tz)
+    if not by_issue and worklog_rollup.built_zone(conn, project_key) == tz:
+        frame = _rolled_up_weeks(conn, project_key, until, tz, splits)
     else:
-        frame = _summed_weeks(conn, project_key, None, until, tz)
+        frame = _summed_weeks(conn, project_key, None, until, tz, splits, by_issue)
     if frame.empty:
         return pd.DataFrame()
     frame["components"] = map_distinct(frame["components"], _json_tuple)
+    if "labels" in frame:
+        frame["labels"] = map_distinct(frame["labels"], _json_tuple)
     return frame
 
 
+def _buckets(first: datetime, until: datetime, tz: str, splits: Sequence[date]) -> list[datetime]:
+    """The week boundaries from `first`'s week to `until`, and the local midnights of `splits`
+    between them: a rate change on a Friday splits its week in two."""
+    bounds = week_boundaries(first, until, tz)
+    if not bounds or not splits:
+        return bounds
+    zone = ZoneInfo(tz)
+    extra = {worklog_rollup.midnight_of(day, zone) for day in splits}
+    return sorted(set(bounds) | {m for m in extra if bounds[0] < m < until})
+
+
 def _summed_weeks(
-    conn: Connection, project_key: str, since: datetime | None, until: datetime, tz: str
+    conn: Connection,
+    project_key: str,
+    since: datetime | None,
+    until: datetime,
+    tz: str,
+    splits: Sequence[date] = (),
+    by_issue: bool = False,
 ) -> pd.DataFrame:
     w = db.worklogs.c
     first = conn.execute(
@@ -219,15 +264,19 @@ def _summed_weeks(
     ).scalar()
     if first is None or first >= until:
         return pd.DataFrame()
-    bounds = week_boundaries(first, until, tz)
+    bounds = _buckets(first, until, tz, splits)
     scan_first = conn.dialect.name == "sqlite"
-    query = _worklog_sums_query(project_key, since, until, bounds, scan_first=scan_first)
+    query = _worklog_sums_query(
+        project_key, since, until, bounds, scan_first=scan_first, by_issue=by_issue
+    )
     frame = _read(conn, query)
     frame["started"] = frame.pop("bucket").map(lambda i: bounds[int(i)])
     return frame
 
 
-def _rolled_up_weeks(conn: Connection, project_key: str, until: datetime, tz: str) -> pd.DataFrame:
+def _rolled_up_weeks(
+    conn: Connection, project_key: str, until: datetime, tz: str, splits: Sequence[date] = ()
+) -> pd.DataFrame:
     """The roll-up's whole days before `until`, summed into weeks, plus the part-day before
     `until` (when it is not a midnight) from the worklogs."""
     whole_days_end = worklog_rollup.local_midnight(until, ZoneInfo(tz))
@@ -235,13 +284,13 @@ def _rolled_up_weeks(conn: Connection, project_key: str, until: datetime, tz: st
     parts = []
     if not days.empty:
         day = pd.to_datetime(days.pop("day"), utc=True)
-        bounds = pd.DatetimeIndex(week_boundaries(day.min().to_pydatetime(), until, tz))
+        bounds = pd.DatetimeIndex(_buckets(day.min().to_pydatetime(), until, tz, splits))
         days["started"] = bounds[bounds.searchsorted(day, side="right") - 1]
         # The roll-up keys a missing author as "": the worklogs themselves say None.
         days["author"] = days["author"].where(days["author"] != "", None)
         parts.append(days)
     if whole_days_end < until:
-        parts.append(_summed_weeks(conn, project_key, whole_days_end, until, tz))
+        parts.append(_summed_weeks(conn, project_key, whole_days_end, until, tz, splits))
     parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame()
@@ -257,6 +306,7 @@ def _worklog_sums_query(
     bounds: Sequence[datetime],
     *,
     scan_first: bool,
+    by_issue: bool = False,
 ) -> Select[Any]:
     """Seconds per (week bucket, author, the issue's components), summed by the database.
 
@@ -272,9 +322,11 @@ def _worklog_sums_query(
     seconds = func.sum(w.seconds).label("seconds")
     after = (w.started >= since) if since else true()
     if not scan_first:
-        components = cast(i.components, Text).label("components")
+        keys: list[ColumnElement[Any]] = [cast(i.components, Text).label("components")]
+        if by_issue:
+            keys += [i.issue_type, cast(i.labels, Text).label("labels")]
         return (
-            sql_select(bucket, w.author, components, seconds)
+            sql_select(bucket, w.author, *keys, seconds)
             .join_from(db.worklogs, db.issues, i.id == w.issue_id)
             .where(
                 i.project_key == project_key,
@@ -283,20 +335,24 @@ def _worklog_sums_query(
                 w.started < until,
                 after,
             )
-            .group_by(bucket, w.author, components)
+            .group_by(bucket, w.author, *keys)
         )
+    facts: list[ColumnElement[Any]] = [i.id, cast(i.components, Text).label("components")]
+    if by_issue:
+        facts += [i.issue_type, cast(i.labels, Text).label("labels")]
     project_issues = (
-        sql_select(i.id, cast(i.components, Text).label("components"))
+        sql_select(*facts)
         .where(i.project_key == project_key, i.deleted == false())
         .cte("project_issues")
         .prefix_with("MATERIALIZED")
     )
+    keys = [c for c in project_issues.c if c.key != "id"]  # type: ignore[misc]
     return (
-        sql_select(bucket, w.author, project_issues.c.components, seconds)
+        sql_select(bucket, w.author, *keys, seconds)
         .select_from(db.worklogs)
         .join(project_issues, project_issues.c.id == func.coalesce(w.issue_id, w.issue_id))
         .where(w.deleted == false(), func.coalesce(w.started, w.started) < until, after)
-        .group_by(bucket, w.author, project_issues.c.components)
+        .group_by(bucket, w.author, *keys)
     )
 
 

@@ -218,8 +218,10 @@ def run_forever(
     stop: threading.Event,
     poll_seconds: float = 1.0,
     observe: Callable[[float], None] | None = None,
+    also: Callable[[], object] | None = None,
 ) -> None:
-    """The long-running loop of `scopewatch worker` and of `scopewatch run`."""
+    """The long-running loop of `scopewatch worker` and of `scopewatch run`. `also` runs when the
+    queues are empty (the budget alerts, from a layer above); it keeps its own pace."""
     rolled_up = False
     while not stop.is_set():
         try:
@@ -231,6 +233,8 @@ def run_forever(
         except OperationalError as exc:
             log.warning("database unavailable to the worker: %s", type(exc).__name__)
             busy = 0
+        if not busy and also is not None:
+            also()
         if not busy:
             stop.wait(poll_seconds)
 

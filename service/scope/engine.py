@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from mappings.model import Mapping, Project
+from reports.rates import local_day
 from service.scope.audit import record_decision
 from service.scope.baseline import (
     Baseline,
@@ -38,6 +39,7 @@ from service.scope.baseline import (
 from service.scope.changes import changes_of_issue, insert_change, update_change
 from service.scope.decisions import label_decision
 from service.scope.model import ScopeChange
+from service.scope.prices import latest_price, record_price
 from service.scope.pricing import Impact, IssueFacts, hours_for, price, round_half_up
 from service.scope.writeback import cancel_writebacks, enqueue_writeback
 from service.store import schema
@@ -114,7 +116,8 @@ def _open_change(
     *,
     actor: str | None = None,
 ) -> None:
-    impact = price(hours_for(issue, project, mapping), issue.assignee, project, mapping)
+    day = local_day(now, project)
+    impact = price(hours_for(issue, project, mapping), issue.assignee, project, mapping, day)
     decided = label_decision(issue, previous, mapping.jira)
     values: dict[str, Any] = {
         "project_key": project.key,
@@ -137,6 +140,7 @@ def _open_change(
     if decided:
         flagged = dataclasses.replace(change, decision="pending")
         _audit_label(conn, flagged, change)
+    record_price(conn, change.id, 1, impact, assignee=issue.assignee, priced_at=now, priced_on=day)
     enqueue_writeback(conn, mapping, project, baseline, change, now)
 
 
@@ -167,10 +171,16 @@ def _follow_change(
             decision_channel="jira",
             decided_by=actor,
         )
+    impact: Impact | None = None
     if _price_frozen(change, decision):
         _record_growth(conn, mapping, project, issue, previous, now)
     else:
-        impact = price(hours_for(issue, project, mapping), issue.assignee, project, mapping)
+        # The rate it was priced at stays its rate; a new assignee brings their rate of today.
+        last_price = latest_price(conn, change.id)
+        kept = last_price.rate if last_price and last_price.assignee == issue.assignee else None
+        hours = hours_for(issue, project, mapping)
+        day = local_day(now, project)
+        impact = price(hours, issue.assignee, project, mapping, day, rate=kept)
         values.update(_impact_columns(impact))
     new_impact = {column: values.get(column, getattr(change, column)) for column in IMPACT_COLUMNS}
     bumped = rewrite or new_impact != {column: getattr(change, column) for column in IMPACT_COLUMNS}
@@ -180,6 +190,16 @@ def _follow_change(
     change = update_change(conn, change, **values)
     if change.decision != before.decision:
         _audit_label(conn, before, change)
+    if bumped and impact is not None:
+        record_price(
+            conn,
+            change.id,
+            change.impact_version,
+            impact,
+            assignee=issue.assignee,
+            priced_at=now,
+            priced_on=local_day(now, project),
+        )
     if bumped:
         enqueue_writeback(conn, mapping, project, baseline, change, now)
 

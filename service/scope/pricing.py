@@ -11,13 +11,15 @@ Every figure is derived from the hours *as shown* (rounded to 0.1 h), so that a 
 from __future__ import annotations
 
 from collections.abc import Mapping as RowMapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from mappings.model import Mapping, Project
 from reports import formats
 from reports.hours import HoursSource, hours_of
+from reports.rates import HourRate, minor_units, rate_on
 
 Decision = Literal["pending", "approved", "rejected", "not-scope"]
 DECISIONS: tuple[Decision, ...] = ("pending", "approved", "rejected", "not-scope")
@@ -82,6 +84,8 @@ class Impact:
     cost: float | None
     schedule_days: float | None
     currency: str
+    # The rates used, when priced here (not read back); what is shown is the rest.
+    hour_rate: HourRate | None = field(default=None, compare=False)
 
     @property
     def priced(self) -> bool:
@@ -96,19 +100,35 @@ def hours_for(issue: IssueFacts, project: Project, mapping: Mapping) -> Hours:
     return Hours(value, source)
 
 
-def price(hours: Hours, assignee: str | None, project: Project, mapping: Mapping) -> Impact:
-    """Cost at the assignee's role rate (else the project's default rate), delay in working days."""
-    rate = mapping.rate_for(assignee, project)
+def price(
+    hours: Hours,
+    assignee: str | None,
+    project: Project,
+    mapping: Mapping,
+    on: date | None = None,
+    rate: HourRate | None = None,
+) -> Impact:
+    """Cost at the assignee's billing rate in force `on` the local day it is priced (else the
+    project's default rate), delay in working days. `rate` given: priced at that one instead (the
+    rate a change was first priced at, which a later event must not silently replace).
+
+    The cost is exact decimal arithmetic on the hours as shown, rounded half-up once to the
+    currency's minor units (JPY has none).
+    """
+    hour_rate = rate or rate_on(mapping, project, assignee, on)
+    billing = float(hour_rate.billing)
     if hours.value is None:
-        return Impact(None, "none", rate, None, None, project.currency)
+        return Impact(None, "none", billing, None, None, project.currency, hour_rate)
     shown = round_half_up(hours.value, 1)
+    cost = formats.half_up(Decimal(repr(shown)) * hour_rate.billing, minor_units(project.currency))
     return Impact(
         hours=shown,
         hours_source=hours.source,
-        rate=rate,
-        cost=round_half_up(shown * rate, 2),
+        rate=billing,
+        cost=float(cost),
         schedule_days=round_half_up(shown / project.hours_per_day, 1),
         currency=project.currency,
+        hour_rate=hour_rate,
     )
 
 

@@ -460,3 +460,41 @@ digest_notices = Table(
     Column("once", String(80), unique=True),
     Index("ix_digest_notices_project_week", "project_key", "week"),
 )
+
+
+# --- money ------------------------------------------------------------------------------------
+# Amounts are kept as the exact decimal text ("95", "85.5"): both engines store and compare it
+# the same, and no float ever stands between a rate and the price a client was shown.
+
+# The rates each impact version of a scope change was priced at: a re-pricing (the assignee
+# changed, `scope reprice`) adds a version; the rate in force when a change was priced stays
+# its rate until then, whatever the mapping says later. Written by `scope.changes`.
+scope_prices = Table(
+    "scope_prices",
+    metadata,
+    Column("scope_change_id", Integer, primary_key=True),
+    Column("impact_version", Integer, primary_key=True),
+    Column("priced_at", UTCDateTime, nullable=False),
+    Column("priced_on", Date, nullable=False),  # the local day whose rates were used
+    Column("assignee", String(200)),
+    Column("rate", String(40), nullable=False),  # the billing rate: what the client is quoted
+    Column("cost_rate", String(40)),  # internal; never shown to the client
+    Column("rate_source", String(20), nullable=False),  # person|change|project|global|default
+    Column("hours", Float),
+    Column("cost", String(40)),
+)
+
+# Budget alerts sent to the PM (and, where the mapping says so, the client): one row per project,
+# threshold ("50" … "100", or "forecast") and budget total, so a crossing is mailed once, repeats
+# weekly above 90 %, and starts afresh when the budget is raised. Written by `alerts`.
+budget_alerts = Table(
+    "budget_alerts",
+    metadata,
+    Column("project_key", String(40), primary_key=True),
+    Column("threshold", String(20), primary_key=True),
+    Column("budget", String(40), primary_key=True),  # the budget total the crossing was of
+    Column("burn_pct", Float, nullable=False),
+    Column("first_sent_at", UTCDateTime, nullable=False),
+    Column("last_sent_at", UTCDateTime, nullable=False),
+    Column("sends", Integer, nullable=False, server_default="1"),
+)

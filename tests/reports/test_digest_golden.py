@@ -199,7 +199,11 @@ def test_digest_header(digest):
 
 
 def test_digest_budget(digest):
-    budget = {k: v for k, v in digest["budget"].items() if k != "evm"}
+    budget = {k: v for k, v in digest["budget"].items() if k not in ("evm", "contract")}
+    assert digest["budget"]["contract"] == {
+        "type": "time_and_materials",
+        "summary": "€8,600 of the €11,200 cap billed (77%); €2,600 left.",
+    }
     assert budget == {
         "total": 11_200.0,  # 10000 + the approved A-9 (1200)
         "spent": 8_600.0,  # 3000 + 800 + 3000 + 100 + 1200 + 400 + 100; Monday 00:30 is out

@@ -30,7 +30,7 @@ def test_an_empty_project_gives_a_complete_plain_digest():
     assert json.loads(json.dumps(digest, allow_nan=False)) == digest
     assert set(digest["budget"]) == {
         "total", "spent", "spent_this_week", "remaining", "burn_pct", "runway_date",
-        "by_category", "evm",
+        "by_category", "evm", "contract",
     }  # fmt: skip
     assert set(digest["budget"]["evm"]) == {
         "bac", "pv", "ev", "ac", "cpi", "spi", "eac", "etc", "vac", "explain",
@@ -78,7 +78,7 @@ def test_numpy_and_pandas_values_become_builtins():
     )  # fmt: skip
     done = finalize(value, "Europe/Berlin")
     assert done == {
-        "cost": 2.0, "hours": 3.0, "n": 4, "ok": True, "cpi": None,
+        "cost": 2.01, "hours": 3.0, "n": 4, "ok": True, "cpi": None,  # half-up, as shown
         "at": "2026-11-20T11:00:00+01:00", "none": None, "due": "2026-12-01",
         "keys": ["A-1", "A-2"], "items": [{"budget": 1.0}],
     }  # fmt: skip

@@ -1,0 +1,1 @@
+"""Alerts the agency gets between digests: budget thresholds crossed, a forecast overrun."""
