@@ -35,3 +35,29 @@ def test_the_quick_migration_check_agrees_with_alembic(engine, tmp_path):
 
     empty = create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     assert current_revision(empty) is None and not is_current(empty)
+
+
+def test_an_upgrade_keeps_a_project_that_already_wrote_to_jira_live(tmp_path):
+    """First contact observes a NEW project; one that ran live before 0007 must not go quiet."""
+    from sqlalchemy import text
+
+    from service.projects.modes import is_live
+    from service.store.engine import make_engine
+    from service.store.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO outbox (dedupe_key, kind, project_key, issue_id, payload, status, "
+                "attempts, next_attempt_at, created_at) VALUES ('k1', 'writeback', 'ACME', '1', "
+                "'{}', 'done', 1, '2026-11-01 10:00:00', '2026-11-01 10:00:00')"
+            )
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert is_live(conn, "ACME") and not is_live(conn, "BETA")
+        (by,) = conn.execute(text("SELECT changed_by FROM project_mode_changes")).scalars()
+    assert by == "upgrade 0007"
+    engine.dispose()

@@ -4,9 +4,13 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-03 16:30:00
 
-Every project starts in observe mode: no row in `projects` means observe, so a database that
-already wrote to Jira must run `scopewatch project go-live KEY` once after this upgrade.
+A project scopewatch has never run live for starts in observe mode (no row in `projects` means
+observe). One that already wrote to Jira or mailed its client before this upgrade HAS run live:
+it stays live, recorded as changed by "upgrade 0007", so an upgrade never silently stops the
+write-backs and digests an agency relies on.
 """
+
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -54,6 +58,33 @@ def upgrade() -> None:
     with op.batch_alter_table("digest_notices", schema=None) as batch_op:
         batch_op.create_index(
             "ix_digest_notices_project_week", ["project_key", "week"], unique=False
+        )
+    _keep_live_projects_live()
+
+
+def _keep_live_projects_live() -> None:
+    conn = op.get_bind()
+    ran_live = conn.execute(
+        sa.text(
+            "SELECT project_key FROM outbox WHERE status = 'done' "
+            "UNION SELECT project_key FROM digest_sends WHERE status = 'sent'"
+        )
+    ).scalars()
+    now = datetime.now(UTC).replace(tzinfo=None)  # stored as naive UTC, as UTCDateTime does
+    for key in sorted(set(ran_live)):
+        conn.execute(
+            sa.text(
+                "INSERT INTO projects (key, mode, caught_up_at, changed_at, changed_by) "
+                "VALUES (:key, 'live', :now, :now, 'upgrade 0007')"
+            ),
+            {"key": key, "now": now},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO project_mode_changes (project_key, mode, changed_by, changed_at) "
+                "VALUES (:key, 'live', 'upgrade 0007', :now)"
+            ),
+            {"key": key, "now": now},
         )
 
 
