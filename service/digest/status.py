@@ -45,7 +45,7 @@ def project_status(conn: Connection, project: Project, now: datetime) -> dict[st
             "send_at": send_time(project, week),
             "grace_until": grace_ends(project, week),
         },
-        "digests": _digests(conn, project.key),
+        "digests": digest_history(conn, project.key),
     }
 
 
@@ -65,7 +65,9 @@ def _write(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _digests(conn: Connection, project_key: str) -> list[dict[str, Any]]:
+def digest_history(conn: Connection, project_key: str) -> list[dict[str, Any]]:
+    """Every week's digest outcome, newest first: sent (or failed) to the client, previewed to
+    the PM, skipped and why, resent."""
     sends = conn.execute(
         select(digest_sends).where(digest_sends.c.project_key == project_key)
     ).mappings()

@@ -18,6 +18,9 @@ from werkzeug.wrappers import Response
 
 from mappings.model import Project
 from service.accounts.users import authenticate
+from service.digest.status import digest_history
+from service.projects.modes import state
+from service.scope.audit import project_trail
 from service.scope.changes import list_changes
 from service.scope.decisions import NOTE_MAX_CHARS, decide
 from service.scope.model import Invalid, NotFound
@@ -112,6 +115,9 @@ def logout() -> Response:
 # --- every project --------------------------------------------------------------------------------
 
 
+AUDIT_SHOWN = 50  # the latest decisions on the project page; `export scope-changes` has all
+
+
 @bp.get("/")
 @login_required
 def home() -> str:
@@ -134,12 +140,8 @@ def _overview(project: Project) -> dict[str, Any]:
     row["late_days"] = _late_days(digest)
     row["client_blockers"] = [b for b in digest["blockers"] if b["waiting_on"] == "client"]
     with reader(rt.engine) as conn:
-        row["last_send"] = conn.execute(
-            select(schema.digest_sends)
-            .where(schema.digest_sends.c.project_key == project.key)
-            .order_by(schema.digest_sends.c.week.desc())
-            .limit(1)
-        ).first()
+        row["mode"] = state(conn, project.key).mode
+        row["last_digest"] = next(iter(digest_history(conn, project.key)), None)
         row["feedback"] = _feedback(conn, project.key)[:3]
     return row
 
@@ -199,12 +201,19 @@ def _state(project: Project) -> dict[str, Any]:
     try:
         digest = build_digest(rt, project.key, None, rt.clock())
     except ValueError:
-        return {"blockers": [], "charts": {}, "week": None}
+        return {"blockers": [], "charts": {}, "week": None, "trail": []}
     charts = {
         name: "data:image/png;base64," + base64.b64encode(draw(digest)).decode("ascii")
         for name, draw in (("burn", burn_chart), ("scope", scope_chart))
     }
-    return {"blockers": digest["blockers"], "charts": charts, "week": digest["week"]}
+    with reader(rt.engine) as conn:
+        trail = project_trail(conn, project.key)[::-1][:AUDIT_SHOWN]  # newest first
+    return {
+        "blockers": digest["blockers"],
+        "charts": charts,
+        "week": digest["week"],
+        "trail": trail,
+    }
 
 
 @bp.post("/projects/<key>/changes/<issue>/decision")

@@ -171,3 +171,33 @@ def test_the_feedback_page_shows_every_answer_with_its_week_and_comment(client: 
     assert "why is SSO suddenly extra?" in page and "not happy" in page
     home = text_of(client.get("/"))
     assert "4/10, not happy" in home and "(before: 8)" in home
+
+
+def test_the_overview_shows_each_projects_mode_and_a_skipped_digest_with_why(client: Any, app: Any):
+    from service.digest import notices
+    from tests.support import go_live
+
+    engine = app.extensions["scopewatch"].engine
+    page = text_of(client.get("/"))
+    assert page.count("observe: nothing written to Jira") == 2  # a new install observes
+    go_live(engine, "ACME")
+    notices.record(engine, "ACME", WEEK, notices.SKIP, "the mirror had not caught up", NOW)
+    page = text_of(client.get("/"))
+    assert page.count("observe: nothing written to Jira") == 1
+    assert "live: writes to Jira, mails the client" in page
+    assert f"{WEEK}</a>: skipped (the mirror had not caught up)" in page
+
+
+def test_not_scope_and_reopen_from_the_cockpit_are_audited_with_the_pm(client: Any):
+    for action, note in (("not-scope", "agreed at kickoff"), ("reopen", "asked again")):
+        token = csrf_of(client, "/projects/ACME")
+        done = client.post(
+            "/projects/ACME/changes/ACME-101/decision",
+            data={"action": action, "note": note, "csrf_token": token},
+        )
+        assert done.status_code == 302
+    page = text_of(client.get("/projects/ACME?show=all"))
+    trail = page[page.index("Decisions, latest first") :]
+    assert "pending → not-scope" in trail and "not-scope → pending" in trail
+    assert trail.index("asked again") < trail.index("agreed at kickoff")  # latest first
+    assert "<td>pm@agency.example</td><td>web</td>" in trail
