@@ -18,6 +18,7 @@ from service.mirror.worker import drain_inbox
 from service.store import schema
 from service.store.clock import system_clock
 from service.store.engine import reader
+from tests import processes
 from tests.support import ROOT, app_settings, fixture_body
 
 MAPPING = load_mapping(ROOT / "mappings" / "sandbox.toml")
@@ -202,7 +203,7 @@ def test_kill_9_mid_batch_then_restart_processes_every_row_exactly_once(engine, 
         "SCOPEWATCH_DATABASE_URL": db_url,
         "SCOPEWATCH_MAPPINGS": app_settings(db_url)["mappings"],
     }
-    worker = subprocess.Popen(
+    worker = processes.start(
         [sys.executable, "-m", "service.cli", "worker"],
         env=env,
         cwd=ROOT,
@@ -212,9 +213,7 @@ def test_kill_9_mid_batch_then_restart_processes_every_row_exactly_once(engine, 
     try:
         done = _wait_for_progress(engine, deadline=time.monotonic() + 60)
     finally:
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait()
-        worker.stderr.close()
+        processes.stop(worker, signum=signal.SIGKILL)
     assert 0 < done < total, "the kill must land mid-run"
     subprocess.run(
         [sys.executable, "-m", "service.cli", "worker", "--once"],
