@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -37,6 +38,11 @@ PG_SERVER = os.environ.get(
     "SCOPEWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+
+# No timed assertions, hypothesis's included: its 200 ms deadline per example failed tests on a
+# busy machine. Speed is measured in bench/.
+settings.register_profile("scopewatch", deadline=None)
+settings.load_profile("scopewatch")
 LEFT_BEHIND = pytest.StashKey[list[tuple[int, str]]]()
 
 

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(240)
+@pytest.mark.dateless  # runs the benches' machinery; dates are tested where they are used
+@pytest.mark.timeout(420)
 def test_every_bench_runs_in_smoke_mode(tmp_path: Path) -> None:
     out = tmp_path / "results.md"
     bench = processes.start(
@@ -29,7 +30,7 @@ def test_every_bench_runs_in_smoke_mode(tmp_path: Path) -> None:
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        stdout, stderr = bench.communicate(timeout=170)
+        stdout, stderr = bench.communicate(timeout=300)
     except subprocess.TimeoutExpired:
         # SIGTERM lets the bench stop the servers it started in process groups of their own.
         stdout, stderr = processes.stop(bench, grace=60)

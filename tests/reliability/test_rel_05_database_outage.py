@@ -23,10 +23,11 @@ from mappings import load_mapping
 from service import create_app
 from service.mirror.worker import drain_inbox, process_batch
 from service.store import schema
+from service.store.clock import frozen_clock
 from service.store.engine import make_engine
 from service.store.migrate import upgrade
 from tests.reliability.harness import MAPPINGS, Delivery, PrivatePostgres, worklog_event
-from tests.support import app_settings
+from tests.support import NOW, app_settings
 
 MAPPING = load_mapping(MAPPINGS)
 
@@ -55,7 +56,7 @@ def test_postgres_stopped_then_back_503_then_retries_land_and_nothing_is_lost(
     migrator = make_engine(private_pg.url)
     upgrade(migrator)
     migrator.dispose()
-    app = create_app(app_settings(private_pg.url))
+    app = create_app(app_settings(private_pg.url), clock=frozen_clock(NOW))
     try:
         _outage_and_recovery(app, private_pg, figures)
     finally:
@@ -107,7 +108,7 @@ def _outage_and_recovery(app: Any, private_pg: PrivatePostgres, figures: dict[st
 def test_sqlite_locked_by_another_writer_503_then_retries_land_and_nothing_is_lost(
     sqlite_url: str, figures: dict[str, Any]
 ) -> None:
-    app = create_app(app_settings(sqlite_url))
+    app = create_app(app_settings(sqlite_url), clock=frozen_clock(NOW))
     try:
         _locked_and_released(app, sqlite_url, figures)
     finally:
