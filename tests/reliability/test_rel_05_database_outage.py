@@ -82,7 +82,8 @@ def _outage_and_recovery(app: Any, private_pg: PrivatePostgres, figures: dict[st
     }
     assert client.get("/readyz").status_code == 503
     with pytest.raises(OperationalError):
-        process_batch(engine, MAPPING)  # the worker cannot claim rows either, and says so
+        # The worker cannot claim rows either, and says so.
+        process_batch(engine, MAPPING, now=frozen_clock(NOW))
 
     private_pg.start()
     # Jira retries what it got a 503 for, and re-sends what it got a 2xx for but never heard.
@@ -91,7 +92,7 @@ def _outage_and_recovery(app: Any, private_pg: PrivatePostgres, figures: dict[st
     assert client.get("/readyz").status_code == 200
 
     assert inbox_counts(engine) == (40, 40, 0)
-    stats = drain_inbox(engine, MAPPING)
+    stats = drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     assert (stats.handled, stats.failed) == (40, 0)
     assert count(engine, schema.worklogs) == 40
     figures.update(
@@ -147,7 +148,7 @@ def _locked_and_released(app: Any, sqlite_url: str, figures: dict[str, Any]) -> 
     assert [post(client, d).status_code for d in during] == [202] * 6
     assert [post(client, d).status_code for d in before + during] == [200] * 16
     assert inbox_counts(engine) == (16, 16, 0)
-    stats = drain_inbox(engine, MAPPING)
+    stats = drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     assert (stats.handled, stats.failed) == (16, 0)
     assert count(engine, schema.worklogs) == 16
     figures.update(

@@ -78,7 +78,7 @@ def flagged(sqlite_url: str) -> Iterator[Flask]:
     for n, summary in enumerate(SUMMARIES):
         assert sender.post(hostile_issue(n, summary)).status_code == 202
     engine = app.extensions["scopewatch"].engine
-    stats = drain_inbox(engine, MAPPING)
+    stats = drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     assert (stats.handled, stats.failed) == (len(SUMMARIES), 0)
     with engine.connect() as conn:
         count = conn.execute(select(func.count()).select_from(schema.scope_changes)).scalar_one()

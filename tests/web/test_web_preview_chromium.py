@@ -93,7 +93,7 @@ def preview_from_the_app(sqlite_url: str) -> str:
         body["issue"]["fields"]["summary"] = HOSTILE[0]
         assert JiraSender(app.test_client()).post(body).status_code == 202
         runtime = app.extensions["scopewatch"]
-        assert worker.drain_inbox(runtime.engine, runtime.mapping).failed == 0
+        assert worker.drain_inbox(runtime.engine, runtime.mapping, now=runtime.clock).failed == 0
         response = app.test_client().get(
             "/api/projects/ACME/digest?week=2026-W47&format=html",
             headers={"Authorization": f"Bearer {ADMIN}"},

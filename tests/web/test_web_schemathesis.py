@@ -50,7 +50,7 @@ def mirror_some_of_jira(app: Any) -> None:
             continue
         assert sender.post(fixture_body(path.stem)).status_code == 202, path.stem
     runtime = app.extensions["scopewatch"]
-    assert worker.drain_inbox(runtime.engine, runtime.mapping).failed == 0
+    assert worker.drain_inbox(runtime.engine, runtime.mapping, now=runtime.clock).failed == 0
 
 
 class CurrentApp:
