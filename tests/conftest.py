@@ -167,6 +167,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("randomly"):  # -q hides the header that names the seed
+        seed = config.getoption("randomly_seed")
+        terminalreporter.line(f"random order: repeat it with -p randomly --randomly-seed={seed}")
     left = config.stash.get(LEFT_BEHIND, [])
     if left:
         terminalreporter.section("processes left behind", red=True)
