@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint install
+.PHONY: demo test test-shifted bench lint install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,19 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The suite again with the wall clock of every Python process moved by time-machine
+# (tests/shifted/sitecustomize.py): a year ahead, and to the turn of an ISO year (2026 has a
+# week 53). `make test-shifted SHIFT_DATES=2027-01-04 PYTEST_ARGS=tests/reports` runs a part.
+# Tests marked `dateless` (slow, and no date in them) are left out.
+SHIFT_DATES ?= 2027-12-03 2027-01-04
+PYTEST_ARGS ?=
+test-shifted: $(STAMP)
+	set -e; for day in $(SHIFT_DATES); do \
+	  echo "test-shifted: the wall clock moved to $$day"; \
+	  SCOPEWATCH_SHIFT_CLOCK_TO=$$day PYTHONPATH="$(CURDIR)/tests/shifted$${PYTHONPATH:+:$$PYTHONPATH}" \
+	    $(BIN)/python -m pytest -m "not dateless" $(PYTEST_ARGS); \
+	done
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

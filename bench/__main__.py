@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -69,8 +70,15 @@ def run_one(name: str, ctx: Context) -> BenchResult:
     return result
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (a test's timeout, an operator) unwinds like Ctrl-C: every server a bench started
+    sits in a process group of its own, and only the `finally` blocks stop those groups."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     names = args.only or list(BENCHES)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="run-", dir=_scratch()))
     workdir.mkdir(parents=True, exist_ok=True)

@@ -203,7 +203,7 @@ def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen[Any] | Non
 def server_process(
     cmd: list[str], env: dict[str, str], ready_url: str, logfile: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A server in its own process group, stopped by its own pid (SIGTERM, then SIGKILL)."""
+    """A server in its own process group, stopped with its group (SIGTERM, then SIGKILL)."""
     with open(logfile, "ab") as out:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -215,15 +215,26 @@ def server_process(
             stop_process(proc)
 
 
-def stop_process(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
+def stop_process(proc: subprocess.Popen[Any], grace: float = 30.0) -> None:
+    """Ends a process started with `start_new_session=True` and everything in its group.
+
+    Killing the leader alone orphaned gunicorn's workers when they took longer to stop than the
+    grace (gunicorn's own graceful timeout is 20 s): SIGTERM and SIGKILL go to the whole group.
+    """
+    _signal_group(proc, signal.SIGTERM)
     try:
         proc.wait(grace)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        _signal_group(proc, signal.SIGKILL)
         proc.wait()
+    _signal_group(proc, signal.SIGKILL)  # whatever outlived its leader
+
+
+def _signal_group(proc: subprocess.Popen[Any], signum: int) -> None:
+    try:
+        os.killpg(proc.pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 class Child:

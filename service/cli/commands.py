@@ -332,7 +332,7 @@ def inbox_import(path: str, batch: int) -> None:
 
     rt = runtime()
     require_migrated(rt)
-    summary = import_jsonl(rt.engine, path, batch_size=batch)
+    summary = import_jsonl(rt.engine, path, batch_size=batch, now=rt.clock)
     emit(summary, as_json=False)
     if summary.rejected:
         raise UserError(f"{path}: {summary.rejected} lines rejected (first: {summary.first_error})")

@@ -8,11 +8,12 @@ PostgreSQL) rather than a round trip per line; a bad line is counted and named, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Engine
 
 from service.intake import inbox
-from service.store.clock import system_clock
+from service.store.clock import Clock, system_clock
 
 
 @dataclass
@@ -24,7 +25,10 @@ class ImportSummary:
     first_error: str | None = None
 
 
-def import_jsonl(engine: Engine, path: str, *, batch_size: int = 1000) -> ImportSummary:
+def import_jsonl(
+    engine: Engine, path: str, *, batch_size: int = 1000, now: Clock = system_clock
+) -> ImportSummary:
+    """Stores the file's deliveries as received at `now()` (the runtime's clock)."""
     summary = ImportSummary()
     batch: list[tuple[bytes, str]] = []
     with open(path, "rb") as handle:
@@ -40,19 +44,21 @@ def import_jsonl(engine: Engine, path: str, *, batch_size: int = 1000) -> Import
                 summary.first_error = summary.first_error or f"line {number}: {bad}"
                 continue
             if len(batch) >= batch_size:
-                _store(engine, batch, summary)
+                _store(engine, batch, summary, now())
                 batch = []
     if batch:
-        _store(engine, batch, summary)
+        _store(engine, batch, summary, now())
     return summary
 
 
-def _store(engine: Engine, batch: list[tuple[bytes, str]], summary: ImportSummary) -> None:
+def _store(
+    engine: Engine, batch: list[tuple[bytes, str]], summary: ImportSummary, now: datetime
+) -> None:
     with engine.begin() as conn:
         stored = inbox.store_many(
             conn,
             [(body, event, None) for body, event in batch],
-            now=system_clock(),
+            now=now,
             source="import",
         )
     summary.stored += stored

@@ -52,7 +52,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from mappings.model import Mapping as ProjectMapping
 from service.store import schema
-from service.store.clock import system_clock
+from service.store.clock import Clock, system_clock
 from service.store.engine import reader, upsert
 
 log = logging.getLogger(__name__)
@@ -264,19 +264,21 @@ def days_query(project_key: str, before: datetime) -> Select[Any]:
 CHUNK_DAYS = 7  # days rebuilt per transaction: SQLite's one writer waits for a week at most
 
 
-def ensure_built(engine: Engine, mapping: ProjectMapping) -> list[str]:
+def ensure_built(
+    engine: Engine, mapping: ProjectMapping, *, now: Clock = system_clock
+) -> list[str]:
     """Build the roll-up of every mapped project that has none, or one in another zone."""
     built = []
     for project in mapping.projects:
         with reader(engine) as conn:
             if built_zone(conn, project.key) == project.digest.tz:
                 continue
-        rebuild(engine, project.key, project.digest.tz)
+        rebuild(engine, project.key, project.digest.tz, now=now)
         built.append(project.key)
     return built
 
 
-def rebuild(engine: Engine, project_key: str, tz: str) -> int:
+def rebuild(engine: Engine, project_key: str, tz: str, *, now: Clock = system_clock) -> int:
     """Recompute one project's roll-up from its worklogs; returns the rows written.
 
     The digest stops trusting the roll-up first, and trusts it again after the last day. Days
@@ -296,7 +298,7 @@ def rebuild(engine: Engine, project_key: str, tz: str) -> int:
             written += _replace_days(conn, project_key, after, bounds)
         after = bounds[-1]
     with engine.begin() as conn:
-        row = {"project_key": project_key, "tz": tz, "built_at": system_clock()}
+        row = {"project_key": project_key, "tz": tz, "built_at": now()}
         upsert(conn, r, row, key=["project_key"])
     log.info("worklog roll-up of %s built in %s: %s rows", project_key, tz, written)
     return written

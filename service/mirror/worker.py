@@ -226,7 +226,7 @@ def run_forever(
     while not stop.is_set():
         try:
             if not rolled_up:
-                worklog_rollup.ensure_built(rt.engine, rt.mapping)
+                worklog_rollup.ensure_built(rt.engine, rt.mapping, now=rt.clock)
                 rolled_up = True
             claimed = process_batch(rt.engine, rt.mapping, now=rt.clock, observe=observe)
             busy = claimed + run_outbox(rt)
@@ -241,7 +241,7 @@ def run_forever(
 
 def run_once(rt: Runtime, *, deadline_seconds: float = 600) -> WorkerStats:
     """`worker --once`: drain the inbox, then every Jira effect that is due now, and stop."""
-    worklog_rollup.ensure_built(rt.engine, rt.mapping)
+    worklog_rollup.ensure_built(rt.engine, rt.mapping, now=rt.clock)
     stats = drain_inbox(rt.engine, rt.mapping, now=rt.clock)
     deadline = time.monotonic() + deadline_seconds
     while run_outbox(rt) and time.monotonic() < deadline:

@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from service import create_app
+from service.store.clock import frozen_clock
 from service.web.webhooks import PATH
-from tests.support import ROOT, app_settings
+from tests.support import NOW, ROOT, app_settings
 
 SPEC = ROOT / "docs" / "openapi.yaml"
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -30,7 +31,7 @@ def documented() -> set[tuple[str, str]]:
 
 @pytest.fixture
 def registered(sqlite_url) -> set[tuple[str, str]]:
-    app = create_app(app_settings(sqlite_url))
+    app = create_app(app_settings(sqlite_url), clock=frozen_clock(NOW))
     try:
         routed = {
             (method, CONVERTER.sub(r"{\1}", rule.rule))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import socket
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -243,12 +242,10 @@ def test_503_storm_longer_than_max_wait_gives_up_with_retry_later(
     client.server_info()
     site.clear_log()
     site.fault(mode="503", count=1000)
-    started = time.monotonic()
 
     with pytest.raises(JiraRetryLater) as raised:
         client.get_issue("ACME-1")
 
-    assert time.monotonic() - started < 2.0
     assert raised.value.retry_at > datetime.now(UTC)
     assert raised.value.pause_until is None  # a 503 is no rate limit
     assert "503" in raised.value.reason

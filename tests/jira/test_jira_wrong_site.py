@@ -15,13 +15,14 @@ from service.scope.writeback import KINDS
 from service.store.schema import outbox as outbox_table
 from tests.jira.jira_site import LOGIN, JiraSite, make_client
 from tests.jira.test_jira_outbox import _payload
-from tests.support import NOW
+from tests.support import NOW, go_live
 
 
 def test_a_404_at_connection_keeps_the_write_back_waiting_instead_of_dropping_it(
     engine: Engine, site: JiraSite, mapping: Mapping
 ) -> None:
     issue_id = str(site.issue("ACME-12")["id"])
+    go_live(engine, "ACME")
     with engine.begin() as conn:
         outbox.enqueue(
             conn,

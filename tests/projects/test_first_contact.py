@@ -13,10 +13,8 @@ the week due goes to the client. Restarted a week later, it sends that week's di
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -32,6 +30,7 @@ import requests
 from aiosmtpd.controller import Controller
 
 from service.sandbox import SandboxServer
+from tests import processes
 from tests.jira.jira_site import JiraSite
 from tests.reliability.harness import free_port
 from tests.smtp_sink import ScriptedSink
@@ -103,25 +102,15 @@ class Installation:
     def running(self, moment: datetime, name: str) -> Iterator[None]:
         """`scopewatch run` with its clock at `moment` (ticking); logs to a file, not a pipe."""
         with open(self.tmp_path / f"{name}.log", "w") as log:
-            proc = subprocess.Popen(
+            with processes.running(
                 [str(BIN / "scopewatch"), "run", "--port", str(self.web_port)],
                 env=self.at(moment),
                 cwd=self.tmp_path,
                 stdout=log,
                 stderr=log,
-                start_new_session=True,  # its own process group: ended with all it started
-            )
-            try:
+            ) as proc:  # its own process group: ended with all it started
                 wait_for(f"scopewatch run ({name}) to answer", self._up(proc), timeout=60)
                 yield
-            finally:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                    proc.wait(timeout=20)
-                except (ProcessLookupError, subprocess.TimeoutExpired):
-                    with contextlib.suppress(ProcessLookupError):  # the group may be gone
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
 
     def _up(self, proc: subprocess.Popen[Any]) -> Callable[[], bool]:
         def check() -> bool:

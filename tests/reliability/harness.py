@@ -34,6 +34,7 @@ import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from service.intake.signature import sign
+from tests import processes
 from tests.support import ADMIN, ROOT, SECRET, fixture_body, go_live
 
 JIRA_EMAIL = "scopewatch-bot@agency.example"
@@ -130,10 +131,11 @@ def stderr_file(name: str) -> Path:
 def spawn(
     args: Sequence[str], env: dict[str, str], name: str
 ) -> tuple[subprocess.Popen[bytes], Path]:
-    """`scopewatch <args>` in the background; its stderr file is kept for the secrets scan."""
+    """`scopewatch <args>` in the background, in its own process group (`processes.stop` ends
+    it); its stderr file is kept for the secrets scan."""
     path = stderr_file(name)
     with path.open("wb") as err:
-        proc = subprocess.Popen(
+        proc = processes.start(
             [sys.executable, "-m", "service.cli", *args],
             cwd=ROOT,
             env=env,
@@ -173,7 +175,7 @@ class ServeProcess:
 
     def start(self, timeout: float = 20) -> ServeProcess:
         with self.log.open("wb") as err:
-            self.proc = subprocess.Popen(
+            self.proc = processes.start(
                 [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port)],
                 cwd=ROOT,
                 env=self.env,
@@ -199,13 +201,8 @@ class ServeProcess:
 
     def stop(self) -> None:
         self.http.close()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            processes.stop(self.proc)
 
     def __enter__(self) -> ServeProcess:
         return self.start()
@@ -374,7 +371,7 @@ class WorkerFactory:
     def __init__(self, env: dict[str, str], name: str = "workers") -> None:
         self.log = stderr_file(name)
         with self.log.open("wb") as err:
-            self.proc = subprocess.Popen(
+            self.proc = processes.start(
                 [sys.executable, "-c", _ZYGOTE],
                 cwd=ROOT,
                 env=env,
@@ -417,8 +414,9 @@ class WorkerFactory:
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            pass
+        processes.signal_group(self.proc, signal.SIGKILL)  # forked workers share its group
+        self.proc.wait()
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 

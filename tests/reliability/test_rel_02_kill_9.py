@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from tests import processes
 from tests.reliability.harness import (
     Effects,
     JiraWorld,
@@ -138,8 +139,7 @@ def test_a_restart_right_after_a_kill_finishes_the_job(world: JiraWorld) -> None
                 raise RuntimeError("the worker never started the write-back")
             time.sleep(0.005)
     finally:
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
+        processes.stop(worker, signum=signal.SIGKILL)
     world.clear_faults()
     if run_cli(["worker", "--once"], env).returncode != 0:
         raise RuntimeError("worker --once failed")

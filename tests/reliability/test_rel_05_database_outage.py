@@ -23,10 +23,11 @@ from mappings import load_mapping
 from service import create_app
 from service.mirror.worker import drain_inbox, process_batch
 from service.store import schema
+from service.store.clock import frozen_clock
 from service.store.engine import make_engine
 from service.store.migrate import upgrade
 from tests.reliability.harness import MAPPINGS, Delivery, PrivatePostgres, worklog_event
-from tests.support import app_settings
+from tests.support import NOW, app_settings
 
 MAPPING = load_mapping(MAPPINGS)
 
@@ -55,7 +56,7 @@ def test_postgres_stopped_then_back_503_then_retries_land_and_nothing_is_lost(
     migrator = make_engine(private_pg.url)
     upgrade(migrator)
     migrator.dispose()
-    app = create_app(app_settings(private_pg.url))
+    app = create_app(app_settings(private_pg.url), clock=frozen_clock(NOW))
     try:
         _outage_and_recovery(app, private_pg, figures)
     finally:
@@ -81,7 +82,8 @@ def _outage_and_recovery(app: Any, private_pg: PrivatePostgres, figures: dict[st
     }
     assert client.get("/readyz").status_code == 503
     with pytest.raises(OperationalError):
-        process_batch(engine, MAPPING)  # the worker cannot claim rows either, and says so
+        # The worker cannot claim rows either, and says so.
+        process_batch(engine, MAPPING, now=frozen_clock(NOW))
 
     private_pg.start()
     # Jira retries what it got a 503 for, and re-sends what it got a 2xx for but never heard.
@@ -90,7 +92,7 @@ def _outage_and_recovery(app: Any, private_pg: PrivatePostgres, figures: dict[st
     assert client.get("/readyz").status_code == 200
 
     assert inbox_counts(engine) == (40, 40, 0)
-    stats = drain_inbox(engine, MAPPING)
+    stats = drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     assert (stats.handled, stats.failed) == (40, 0)
     assert count(engine, schema.worklogs) == 40
     figures.update(
@@ -107,7 +109,7 @@ def _outage_and_recovery(app: Any, private_pg: PrivatePostgres, figures: dict[st
 def test_sqlite_locked_by_another_writer_503_then_retries_land_and_nothing_is_lost(
     sqlite_url: str, figures: dict[str, Any]
 ) -> None:
-    app = create_app(app_settings(sqlite_url))
+    app = create_app(app_settings(sqlite_url), clock=frozen_clock(NOW))
     try:
         _locked_and_released(app, sqlite_url, figures)
     finally:
@@ -146,7 +148,7 @@ def _locked_and_released(app: Any, sqlite_url: str, figures: dict[str, Any]) -> 
     assert [post(client, d).status_code for d in during] == [202] * 6
     assert [post(client, d).status_code for d in before + during] == [200] * 16
     assert inbox_counts(engine) == (16, 16, 0)
-    stats = drain_inbox(engine, MAPPING)
+    stats = drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     assert (stats.handled, stats.failed) == (16, 0)
     assert count(engine, schema.worklogs) == 16
     figures.update(

@@ -25,14 +25,14 @@ from service import create_app
 from service.digest.links import feedback_secret, make_token
 from service.intake.signature import sign, token_matches, verify
 from service.store import schema
-from service.store.clock import system_clock
+from service.store.clock import frozen_clock
 from tests.reliability.harness import (
     Delivery,
     ServeProcess,
     raw_request,
     worklog_event,
 )
-from tests.support import ADMIN, ROOT, SECRET, app_settings
+from tests.support import ADMIN, NOW, ROOT, SECRET, app_settings
 
 
 def inbox_state(db_url: str) -> tuple[int, int, int]:
@@ -146,7 +146,7 @@ def test_signature_and_token_checks_never_raise_on_odd_input() -> None:
 
 @pytest.fixture
 def app(sqlite_url: str) -> Iterator[Flask]:
-    app = create_app(app_settings(sqlite_url))
+    app = create_app(app_settings(sqlite_url), clock=frozen_clock(NOW))
     yield app
     app.extensions["scopewatch"].engine.dispose()
 
@@ -185,7 +185,7 @@ def test_wrong_missing_and_malformed_admin_tokens_are_401(
     assert decision.get_json()["error"]["status"] == 401
 
     # With no admin token configured the API is shut, whatever is sent.
-    closed_app = create_app(app_settings(sqlite_url, admin_token=None))
+    closed_app = create_app(app_settings(sqlite_url, admin_token=None), clock=frozen_clock(NOW))
     closed = closed_app.test_client()
     try:
         for header in ["Bearer ", "Bearer None", "Bearer null", f"Bearer {ADMIN}"]:
@@ -201,7 +201,7 @@ def test_wrong_missing_and_malformed_admin_tokens_are_401(
 def feedback_token(app: Flask, *, age: timedelta = timedelta(0), secret: str | None = None) -> str:
     key = secret or feedback_secret(app.extensions["scopewatch"])
     assert key is not None
-    return make_token(key, "ACME", "2026-W47", "nonce-rel-8", now=system_clock() - age)
+    return make_token(key, "ACME", "2026-W47", "nonce-rel-8", now=NOW - age)
 
 
 def test_wrong_expired_and_reused_feedback_links_get_a_clear_page(

@@ -31,9 +31,10 @@ from service.digest.build import build_digest
 from service.mirror.worker import drain_inbox
 from service.scope.export import export_scope_changes
 from service.store import schema
+from service.store.clock import frozen_clock
 from service.store.engine import reader
 from tests.reliability.harness import MAPPINGS
-from tests.support import JiraSender, app_settings, fixture_body
+from tests.support import NOW, JiraSender, app_settings, fixture_body
 
 MAPPING = load_mapping(MAPPINGS)
 WEEK = "2026-W47"  # the fixture's issue was created on 17 Nov 2026
@@ -72,12 +73,12 @@ def hostile_issue(n: int, summary: str) -> dict[str, Any]:
 @pytest.fixture
 def flagged(sqlite_url: str) -> Iterator[Flask]:
     """An app whose ACME project holds one scope change per hostile summary, as Jira sent them."""
-    app = create_app(app_settings(sqlite_url))
+    app = create_app(app_settings(sqlite_url), clock=frozen_clock(NOW))
     sender = JiraSender(app.test_client())
     for n, summary in enumerate(SUMMARIES):
         assert sender.post(hostile_issue(n, summary)).status_code == 202
     engine = app.extensions["scopewatch"].engine
-    stats = drain_inbox(engine, MAPPING)
+    stats = drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     assert (stats.handled, stats.failed) == (len(SUMMARIES), 0)
     with engine.connect() as conn:
         count = conn.execute(select(func.count()).select_from(schema.scope_changes)).scalar_one()

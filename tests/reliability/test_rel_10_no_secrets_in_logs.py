@@ -29,6 +29,7 @@ from service import create_app
 from service.jira.client import JiraClient, JiraRejected, JiraRetryLater
 from service.mailer import send_message
 from service.sandbox import SandboxServer, load_seed
+from service.store.clock import frozen_clock
 from tests.reliability.harness import (
     CORPUS,
     JIRA_EMAIL,
@@ -42,7 +43,7 @@ from tests.reliability.harness import (
     run_cli,
     service_env,
 )
-from tests.support import ADMIN, SECRET, app_settings, fixture_body
+from tests.support import ADMIN, NOW, SECRET, app_settings, fixture_body
 
 MAPPING = load_mapping(MAPPINGS)
 
@@ -71,7 +72,7 @@ def strict_jira() -> Iterator[SandboxServer]:
 
 
 def provoke_intake_and_admin(sqlite_url: str) -> None:
-    app = create_app(app_settings(sqlite_url))
+    app = create_app(app_settings(sqlite_url), clock=frozen_clock(NOW))
     client = app.test_client()
     body = json.dumps(fixture_body("cloud_issue_created")).encode()
     for token in (SECRET, SECRET + "x", "wrong"):

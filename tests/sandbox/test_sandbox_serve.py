@@ -9,6 +9,8 @@ import time
 
 import requests
 
+from tests import processes
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -19,7 +21,7 @@ def _free_port() -> int:
 def test_serve_answers_until_stopped() -> None:
     port = _free_port()
     code = f"from service.sandbox import serve; serve({port}, strict=True)"
-    process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
+    process = processes.start([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
     try:
         deadline, answer = time.monotonic() + 15, None
         while time.monotonic() < deadline:
@@ -37,5 +39,4 @@ def test_serve_answers_until_stopped() -> None:
         refused = requests.get(f"http://127.0.0.1:{port}/rest/api/2/myself", timeout=1)
         assert refused.status_code == 401  # strict was passed through
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        processes.stop(process)

@@ -10,7 +10,8 @@ from sqlalchemy import delete, select
 from service.intake import inbox
 from service.intake.bulk_import import import_jsonl
 from service.store import schema
-from service.store.clock import system_clock
+from service.store.clock import frozen_clock
+from tests.support import NOW
 
 # (body, delivery id): the cases that tell batch dedupe from line-by-line dedupe apart.
 EXISTING = [(b'{"webhookEvent": "e", "n": 0}', "W"), (b'{"webhookEvent": "e", "n": 9}', "Z")]
@@ -35,14 +36,14 @@ def deliveries(pairs):
 
 def one_by_one(conn, pairs) -> int:
     outcomes = [
-        inbox.store(conn, body=body, event=event, delivery_id=delivery_id, now=system_clock())
+        inbox.store(conn, body=body, event=event, delivery_id=delivery_id, now=NOW)
         for body, event, delivery_id in deliveries(pairs)
     ]
     return outcomes.count("stored")
 
 
 def batched(conn, pairs) -> int:
-    return inbox.store_many(conn, deliveries(pairs), now=system_clock(), source="import")
+    return inbox.store_many(conn, deliveries(pairs), now=NOW, source="import")
 
 
 def table(conn) -> list[tuple]:
@@ -81,7 +82,7 @@ def test_store_many_matches_line_by_line_on_random_repeats(engine):
 
 def test_store_many_with_nothing_stores_nothing(engine):
     with engine.begin() as conn:
-        assert inbox.store_many(conn, [], now=system_clock(), source="import") == 0
+        assert inbox.store_many(conn, [], now=NOW, source="import") == 0
 
 
 def test_import_counts_repeats_within_and_across_batches(engine, tmp_path):
@@ -89,9 +90,11 @@ def test_import_counts_repeats_within_and_across_batches(engine, tmp_path):
     lines.insert(3, "{not json")
     path = tmp_path / "replay.jsonl"
     path.write_text("\n".join(lines) + "\n\n")
-    summary = import_jsonl(engine, str(path), batch_size=2)
+    summary = import_jsonl(engine, str(path), batch_size=2, now=frozen_clock(NOW))
     assert (summary.lines, summary.stored, summary.duplicates, summary.rejected) == (7, 3, 3, 1)
     assert summary.first_error.startswith("line 4: body is not valid JSON")
     with engine.connect() as conn:
         rows = conn.execute(select(schema.inbox.c.source, schema.inbox.c.duplicates)).all()
+        received = conn.execute(select(schema.inbox.c.received_at).distinct()).scalars().all()
     assert sorted(rows) == [("import", 0), ("import", 1), ("import", 2)]
+    assert received == [NOW]  # the runtime's clock, not the wall clock

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from service import create_app
-from tests.support import app_settings, fixture_body
+from service.store.clock import frozen_clock
+from tests.support import NOW, app_settings, fixture_body
 
 
 def test_healthz_answers_ok(client):
@@ -17,7 +18,7 @@ def test_readyz_is_ready_on_a_migrated_database(client):
 
 
 def test_readyz_is_503_with_the_fix_when_the_database_is_not_migrated(tmp_path):
-    app = create_app(app_settings(f"sqlite:///{tmp_path / 'fresh.db'}"))
+    app = create_app(app_settings(f"sqlite:///{tmp_path / 'fresh.db'}"), clock=frozen_clock(NOW))
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert "scopewatch db upgrade" in response.get_json()["reason"]

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from service.intake.signature import sign
 from service.store import schema
-from tests.support import SECRET, fixture_body
+from service.store.clock import frozen_clock
+from tests.support import NOW, SECRET, fixture_body
 
 
 def count(app, table) -> int:
@@ -142,7 +143,7 @@ def test_a_locked_sqlite_database_answers_503_so_that_jira_retries(sqlite_url):
     from service import create_app
     from tests.support import app_settings
 
-    app = create_app(app_settings(sqlite_url))
+    app = create_app(app_settings(sqlite_url), clock=frozen_clock(NOW))
     other_writer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     other_writer.execute("BEGIN EXCLUSIVE")
     try:
@@ -166,7 +167,7 @@ def test_a_delivery_waits_out_a_brief_writer_and_the_connection_keeps_its_busy_t
     from service import create_app
     from tests.support import app_settings
 
-    app = create_app(app_settings(sqlite_url))
+    app = create_app(app_settings(sqlite_url), clock=frozen_clock(NOW))
     engine = app.extensions["scopewatch"].engine
 
     def hold_the_write_lock(seconds: float) -> threading.Thread:

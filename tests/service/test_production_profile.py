@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 from service.intake.signature import sign
 from service.store import schema
 from service.store.engine import make_engine
+from tests import processes
 from tests.service.test_serve_process import free_port, wait_until_up
 from tests.support import ROOT, SECRET, fixture_body
 
@@ -41,7 +43,7 @@ def profile_env(db_url: str, port: int) -> dict[str, str]:
 def test_the_image_entry_point_migrates_then_serves_under_gunicorn(tmp_path):
     port = free_port()
     env = profile_env(f"sqlite:///{tmp_path / 'fresh.db'}", port)
-    proc = subprocess.Popen(
+    proc = processes.start(
         ["sh", str(ROOT / "docker" / "entrypoint.sh")],
         env=env,
         cwd=tmp_path,
@@ -59,8 +61,7 @@ def test_the_image_entry_point_migrates_then_serves_under_gunicorn(tmp_path):
             timeout=5,
         )
     finally:
-        proc.terminate()
-        logs, _ = proc.communicate(timeout=20)
+        logs, _ = processes.stop(proc, grace=20)
     assert "not-the-secret" not in logs.decode()
     assert '"POST /webhooks/jira" 401' in logs.decode()
 
@@ -86,14 +87,14 @@ def test_two_gunicorn_workers_and_two_queue_workers_on_postgres_lose_and_double_
     _truncate_pg(pg_database)
     port = free_port()
     env = profile_env(pg_database, port)
-    web = subprocess.Popen(
+    web = processes.start(
         ["sh", str(ROOT / "docker" / "entrypoint.sh"), "web"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     workers = [
-        subprocess.Popen(
+        processes.start(
             [str(BIN / "scopewatch"), "worker"],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -142,6 +143,6 @@ def test_two_gunicorn_workers_and_two_queue_workers_on_postgres_lose_and_double_
         engine.dispose()
     finally:
         for proc in [web, *workers]:
-            proc.terminate()
+            processes.signal_group(proc, signal.SIGTERM)
         for proc in [web, *workers]:
-            proc.wait(timeout=20)
+            processes.stop(proc, grace=20)

@@ -12,6 +12,7 @@ import time
 import requests
 
 from service.intake.signature import sign
+from tests import processes
 from tests.support import ROOT, SECRET, app_settings, fixture_body
 
 
@@ -43,7 +44,7 @@ def test_scopewatch_serve_takes_a_signed_delivery_and_never_logs_the_token(sqlit
         "SCOPEWATCH_WEBHOOK_SECRET": SECRET,
         "SCOPEWATCH_MAPPINGS": app_settings(sqlite_url)["mappings"],
     }
-    proc = subprocess.Popen(
+    proc = processes.start(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
@@ -78,7 +79,6 @@ def test_scopewatch_serve_takes_a_signed_delivery_and_never_logs_the_token(sqlit
         counts = json.loads(stats.stdout)
         assert (counts["pending"], counts["duplicates"]) == (2, 1)
     finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=10)
+        _, err = processes.stop(proc)
     assert SECRET not in err.decode()
     assert "POST /webhooks/jira" in err.decode()

@@ -8,7 +8,8 @@ import pytest
 
 from service import create_app
 from service.settings import SETTINGS, SettingsError, load_settings
-from tests.support import ROOT
+from service.store.clock import frozen_clock
+from tests.support import NOW, ROOT, fixture_body
 
 
 def test_defaults_match_the_product_contract():
@@ -36,14 +37,20 @@ def test_every_problem_is_reported_at_once_one_line_each_without_secrets():
     assert "hunter2" not in str(caught.value)
 
 
-def test_intake_refuses_to_start_without_a_secret_unless_insecure_dev(tmp_path):
-    url = f"sqlite:///{tmp_path / 'x.db'}"
+def test_intake_refuses_to_start_without_a_secret_unless_insecure_dev(sqlite_url):
+    settings = {"database_url": sqlite_url, "mappings": str(ROOT / "mappings/sandbox.toml")}
     with pytest.raises(SettingsError, match="SCOPEWATCH_WEBHOOK_SECRET is not set"):
-        create_app({"database_url": url, "mappings": str(ROOT / "mappings/sandbox.toml")})
-    app = create_app(
-        {"database_url": url, "mappings": str(ROOT / "mappings/sandbox.toml"), "insecure_dev": True}
-    )
-    assert app is not None
+        create_app(settings)
+    app = create_app({**settings, "insecure_dev": True}, clock=frozen_clock(NOW))
+    try:
+        answer = app.test_client().post(
+            "/webhooks/jira",
+            json=fixture_body("cloud_issue_created"),
+            headers={"X-Atlassian-Webhook-Identifier": "insecure-dev-1"},
+        )
+    finally:
+        app.extensions["scopewatch"].engine.dispose()
+    assert answer.status_code == 202  # unsigned, and still taken: development only
 
 
 def test_the_readme_documents_every_setting_and_no_other():

@@ -16,16 +16,15 @@ from mappings import load_mapping
 from service.intake import inbox
 from service.mirror.worker import drain_inbox
 from service.store import schema
-from service.store.clock import system_clock
+from service.store.clock import frozen_clock
 from service.store.engine import reader
-from tests.support import ROOT, app_settings, fixture_body
+from tests import processes
+from tests.support import NOW, ROOT, app_settings, fixture_body
 
 MAPPING = load_mapping(ROOT / "mappings" / "sandbox.toml")
 
 
 def deliver(engine, *bodies, now=None):
-    from service.store.clock import system_clock
-
     with engine.begin() as conn:
         for body in bodies:
             raw = json.dumps(body).encode()
@@ -34,7 +33,7 @@ def deliver(engine, *bodies, now=None):
                 body=raw,
                 event=body["webhookEvent"],
                 delivery_id=None,
-                now=now or system_clock(),
+                now=now or NOW,
             )
 
 
@@ -54,7 +53,7 @@ def rows(engine, table):
 
 def test_an_issue_created_then_moved_in_progress_is_mirrored_with_its_transition(engine):
     deliver(engine, fixture_body("cloud_issue_created"), fixture_body("cloud_issue_updated_status"))
-    stats = drain_inbox(engine, MAPPING)
+    stats = drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     assert stats.handled == 2 and stats.failed == 0
     row = issue(engine, "10101")
     assert row["key"] == "ACME-101"
@@ -72,7 +71,7 @@ def test_an_issue_created_then_moved_in_progress_is_mirrored_with_its_transition
 def test_an_older_update_arriving_late_never_overwrites_newer_state(engine):
     deliver(engine, fixture_body("cloud_issue_updated_estimate"))  # 10:30, estimate 15 h
     deliver(engine, fixture_body("cloud_issue_updated_status"))  # 09:30, estimate 10 h
-    drain_inbox(engine, MAPPING)
+    drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     row = issue(engine, "10101")
     assert row["original_estimate_seconds"] == 54000
     # ...but the late event's history is still recorded.
@@ -81,17 +80,17 @@ def test_an_older_update_arriving_late_never_overwrites_newer_state(engine):
 
 def test_a_deleted_issue_stays_deleted_when_a_late_update_arrives(engine):
     deliver(engine, fixture_body("cloud_issue_deleted"), fixture_body("cloud_issue_updated_status"))
-    drain_inbox(engine, MAPPING)
+    drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     assert issue(engine, "10101")["deleted"] is True
 
 
 def test_a_worklog_before_its_issue_is_kept_and_joins_it_when_the_issue_arrives(engine):
     deliver(engine, fixture_body("cloud_worklog_created"))
-    drain_inbox(engine, MAPPING)
+    drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     [worklog] = rows(engine, schema.worklogs)
     assert worklog["issue_id"] == "10101" and worklog["seconds"] == 10800
     deliver(engine, fixture_body("cloud_issue_created"))
-    drain_inbox(engine, MAPPING)
+    drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     with engine.connect() as conn:
         joined = conn.execute(
             select(schema.issues.c.key, func.sum(schema.worklogs.c.seconds))
@@ -103,10 +102,10 @@ def test_a_worklog_before_its_issue_is_kept_and_joins_it_when_the_issue_arrives(
 
 def test_worklog_updates_apply_in_order_and_deletion_is_final(engine):
     deliver(engine, fixture_body("cloud_worklog_updated"), fixture_body("cloud_worklog_created"))
-    drain_inbox(engine, MAPPING)
+    drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     assert rows(engine, schema.worklogs)[0]["seconds"] == 14400  # the older "created" lost
     deliver(engine, fixture_body("cloud_worklog_deleted"))
-    drain_inbox(engine, MAPPING)
+    drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     assert rows(engine, schema.worklogs)[0]["deleted"] is True
 
 
@@ -114,7 +113,7 @@ def test_data_center_shapes_names_offsets_and_changelog_without_field_id(engine)
     deliver(
         engine, fixture_body("dc_issue_updated_no_field_id"), fixture_body("dc_worklog_updated")
     )
-    drain_inbox(engine, MAPPING)
+    drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     row = issue(engine, "20202")
     assert row["assignee"] == "alice"
     assert row["created"].isoformat() == "2026-11-18T10:15:30.123000+00:00"  # +0530 read right
@@ -132,7 +131,7 @@ def test_comments_links_and_ignored_events_are_done(engine):
         fixture_body("cloud_issuelink_created"),
         fixture_body("cloud_sprint_started"),
     )
-    stats = drain_inbox(engine, MAPPING)
+    stats = drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     assert stats.by_outcome == {"handled": 2, "ignored": 1}
     [link] = rows(engine, schema.links)
     assert (link["source_issue_id"], link["destination_issue_id"], link["link_type"]) == (
@@ -146,7 +145,7 @@ def test_comments_links_and_ignored_events_are_done(engine):
 def test_a_broken_event_is_failed_after_three_attempts_and_never_blocks_the_rest(engine):
     broken = {"webhookEvent": "jira:issue_updated", "timestamp": 1, "issue": {"fields": {}}}
     deliver(engine, broken, fixture_body("cloud_issue_created"))
-    stats = drain_inbox(engine, MAPPING)
+    stats = drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     assert issue(engine, "10101") is not None
     assert stats.failed == 3
     failed = [r for r in rows(engine, schema.inbox) if r["status"] == "failed"]
@@ -166,7 +165,7 @@ def test_replaying_the_whole_inbox_yields_the_same_mirror(engine):
         )
     ]
     deliver(engine, *bodies)
-    drain_inbox(engine, MAPPING)
+    drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     before = (
         rows(engine, schema.issues),
         rows(engine, schema.worklogs),
@@ -174,7 +173,7 @@ def test_replaying_the_whole_inbox_yields_the_same_mirror(engine):
     )
     with engine.begin() as conn:
         conn.execute(schema.inbox.update().values(status="pending"))
-    drain_inbox(engine, MAPPING)
+    drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     assert (
         rows(engine, schema.issues),
         rows(engine, schema.worklogs),
@@ -202,7 +201,7 @@ def test_kill_9_mid_batch_then_restart_processes_every_row_exactly_once(engine, 
         "SCOPEWATCH_DATABASE_URL": db_url,
         "SCOPEWATCH_MAPPINGS": app_settings(db_url)["mappings"],
     }
-    worker = subprocess.Popen(
+    worker = processes.start(
         [sys.executable, "-m", "service.cli", "worker"],
         env=env,
         cwd=ROOT,
@@ -212,9 +211,7 @@ def test_kill_9_mid_batch_then_restart_processes_every_row_exactly_once(engine, 
     try:
         done = _wait_for_progress(engine, deadline=time.monotonic() + 60)
     finally:
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait()
-        worker.stderr.close()
+        processes.stop(worker, signum=signal.SIGKILL)
     assert 0 < done < total, "the kill must land mid-run"
     subprocess.run(
         [sys.executable, "-m", "service.cli", "worker", "--once"],
@@ -248,7 +245,7 @@ def _wait_for_progress(engine, deadline: float) -> int:
 
 def test_people_are_remembered_by_display_name_for_the_client_facing_digest(engine):
     deliver(engine, fixture_body("cloud_issue_created"), fixture_body("dc_worklog_updated"))
-    drain_inbox(engine, MAPPING)
+    drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     names = {r["id"]: r["display_name"] for r in rows(engine, schema.people)}
     assert names["5f8a1c2b3d4e5f6a7b8c9d01"] == "Alice Dev"
     assert names["alice"] == "Alice Dev"  # Data Center: by user name
@@ -259,11 +256,11 @@ def test_a_baseline_captured_between_batches_applies_to_the_next_batch(engine):
     # read it again, or issues in a snapshot captured meanwhile would be flagged as new scope.
     first = fixture_body("cloud_issue_created")
     deliver(engine, first)
-    drain_inbox(engine, MAPPING)
+    drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     with engine.begin() as conn:
         baseline_id = conn.execute(
             insert(schema.baselines).values(
-                project_key="ACME", version=1, name="v1", captured_at=system_clock()
+                project_key="ACME", version=1, name="v1", captured_at=NOW
             )
         ).inserted_primary_key[0]
         conn.execute(
@@ -277,7 +274,7 @@ def test_a_baseline_captured_between_batches_applies_to_the_next_batch(engine):
     third = copy.deepcopy(first)
     third["issue"].update(id="10103", key="ACME-103")
     deliver(engine, second, third)
-    drain_inbox(engine, MAPPING)
+    drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
     flagged = {r["issue_id"] for r in rows(engine, schema.scope_changes)}
     # 10101 was new scope under the mapping's date; 10102 is in the snapshot, 10103 is not.
     assert flagged == {"10101", "10103"}

@@ -25,9 +25,9 @@ from service.intake import inbox
 from service.mirror import rollup as worklog_rollup
 from service.mirror.worker import drain_inbox
 from service.store import schema
-from service.store.clock import system_clock
+from service.store.clock import frozen_clock
 from service.store.engine import make_engine, reader
-from tests.support import ROOT
+from tests.support import NOW, ROOT
 
 MAPPING = load_mapping(ROOT / "mappings" / "sandbox.toml")  # ACME: Berlin, BETA: Vienna
 PROJECTS = ["ACME", "BETA", "GAMMA"]  # GAMMA is not mapped: its worklogs count nowhere
@@ -41,9 +41,7 @@ def deliver(engine, bodies):
     with engine.begin() as conn:
         for body in bodies:
             raw = json.dumps(body).encode()
-            inbox.store(
-                conn, body=raw, event=body["webhookEvent"], delivery_id=None, now=system_clock()
-            )
+            inbox.store(conn, body=raw, event=body["webhookEvent"], delivery_id=None, now=NOW)
 
 
 def issue_event(event, issue_id, project, components, ts):
@@ -178,7 +176,8 @@ def summed(conn) -> Counter:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_roll_up_equals_the_worklogs_summed_after_any_history(engine, seed):
-    worklog_rollup.ensure_built(engine, MAPPING)  # empty, but built: deltas are now kept
+    # Empty, but built: deltas are now kept.
+    worklog_rollup.ensure_built(engine, MAPPING, now=frozen_clock(NOW))
     rng = random.Random(seed)
     events = worklog_ids_consistent(random_history(rng, 400))
     at = 0
@@ -194,8 +193,8 @@ def test_the_roll_up_equals_the_worklogs_summed_after_any_history(engine, seed):
     assert len(expected) > 20  # the history left real sums behind, in several projects
     assert {key[0] for key in expected} == {"ACME", "BETA"}
     # Rebuilding from scratch gives the same rows.
-    worklog_rollup.rebuild(engine, "ACME", "Europe/Berlin")
-    worklog_rollup.rebuild(engine, "BETA", "Europe/Vienna")
+    worklog_rollup.rebuild(engine, "ACME", "Europe/Berlin", now=frozen_clock(NOW))
+    worklog_rollup.rebuild(engine, "BETA", "Europe/Vienna", now=frozen_clock(NOW))
     with reader(engine) as conn:
         assert rolled_up(conn) == expected
 
@@ -207,7 +206,7 @@ def test_two_workers_on_postgresql_keep_the_roll_up_exact(pg_database):
 
     _truncate_pg(pg_database)
     engine = make_engine(pg_database)
-    worklog_rollup.ensure_built(engine, MAPPING)
+    worklog_rollup.ensure_built(engine, MAPPING, now=frozen_clock(NOW))
     rng = random.Random(7)
     # Few issues and worklogs, many events: the two workers constantly meet on the same ones.
     deliver(engine, worklog_ids_consistent(random_history(rng, 800)))
@@ -215,7 +214,7 @@ def test_two_workers_on_postgresql_keep_the_roll_up_exact(pg_database):
 
     def work() -> None:
         try:
-            drain_inbox(engine, MAPPING, batch_size=25)
+            drain_inbox(engine, MAPPING, batch_size=25, now=frozen_clock(NOW))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
@@ -233,10 +232,10 @@ def test_two_workers_on_postgresql_keep_the_roll_up_exact(pg_database):
 
 
 def _history_for_digest(engine) -> None:
-    worklog_rollup.ensure_built(engine, MAPPING)
+    worklog_rollup.ensure_built(engine, MAPPING, now=frozen_clock(NOW))
     rng = random.Random(11)
     deliver(engine, worklog_ids_consistent(random_history(rng, 300)))
-    drain_inbox(engine, MAPPING)
+    drain_inbox(engine, MAPPING, now=frozen_clock(NOW))
 
 
 @pytest.mark.parametrize(
@@ -278,8 +277,8 @@ def test_a_roll_up_built_in_another_zone_is_rebuilt_when_the_worker_starts(engin
     )
     with reader(engine) as conn:  # the digest in the new zone does not trust the old days
         assert worklog_rollup.built_zone(conn, "ACME") == "Europe/Berlin"
-    assert worklog_rollup.ensure_built(engine, moved) == ["ACME"]
-    assert worklog_rollup.ensure_built(engine, moved) == []  # once is enough
+    assert worklog_rollup.ensure_built(engine, moved, now=frozen_clock(NOW)) == ["ACME"]
+    assert worklog_rollup.ensure_built(engine, moved, now=frozen_clock(NOW)) == []  # once is enough
     with reader(engine) as conn:
         assert worklog_rollup.built_zone(conn, "ACME") == "America/New_York"
         after = rolled_up(conn)

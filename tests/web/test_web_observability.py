@@ -15,6 +15,7 @@ from pathlib import Path
 import requests
 
 from service.intake.signature import sign
+from tests import processes
 from tests.service.test_serve_process import free_port, wait_until_up
 from tests.support import ROOT, SECRET, fixture_body
 
@@ -24,7 +25,7 @@ BIN = Path(sys.executable).parent
 @contextmanager
 def server(command: list[str], env: dict[str, str], port: int) -> Iterator[dict[str, str]]:
     """Runs a server process until the block ends; then `logs["stderr"]` holds what it wrote."""
-    proc = subprocess.Popen(
+    proc = processes.start(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     logs: dict[str, str] = {}
@@ -35,8 +36,7 @@ def server(command: list[str], env: dict[str, str], port: int) -> Iterator[dict[
             raise RuntimeError(str(exc)) from None
         yield logs
     finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=20)
+        _, err = processes.stop(proc, grace=20)
         logs["stderr"] = err.decode(errors="replace")
 
 

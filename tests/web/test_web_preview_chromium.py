@@ -22,7 +22,8 @@ from matplotlib import image as mpimg
 from reports.render import render_html, subject
 from service import create_app
 from service.mirror import worker
-from tests.support import ADMIN, ROOT, JiraSender, app_settings, fixture_body
+from service.store.clock import frozen_clock
+from tests.support import ADMIN, NOW, ROOT, JiraSender, app_settings, fixture_body
 from tests.web.browser import INSTALL_TIMEOUT, Chromium, serve_pages
 
 # The first test may wait for apt-get to install Chromium (see conftest.py).
@@ -86,13 +87,13 @@ def hostile_sample() -> dict[str, Any]:
 
 def preview_from_the_app(sqlite_url: str) -> str:
     """The admin API's HTML preview of a week in which a ticket with a hostile title was created."""
-    app = create_app(app_settings(sqlite_url))
+    app = create_app(app_settings(sqlite_url), clock=frozen_clock(NOW))
     try:
         body = fixture_body("cloud_issue_created")
         body["issue"]["fields"]["summary"] = HOSTILE[0]
         assert JiraSender(app.test_client()).post(body).status_code == 202
         runtime = app.extensions["scopewatch"]
-        assert worker.drain_inbox(runtime.engine, runtime.mapping).failed == 0
+        assert worker.drain_inbox(runtime.engine, runtime.mapping, now=runtime.clock).failed == 0
         response = app.test_client().get(
             "/api/projects/ACME/digest?week=2026-W47&format=html",
             headers={"Authorization": f"Bearer {ADMIN}"},

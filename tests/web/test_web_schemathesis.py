@@ -24,9 +24,10 @@ from schemathesis.checks import (
 
 from service import create_app
 from service.mirror import worker
+from service.store.clock import frozen_clock
 from service.store.engine import make_engine
 from service.store.migrate import upgrade
-from tests.support import ADMIN, FIXTURES, ROOT, SECRET, JiraSender, app_settings, fixture_body
+from tests.support import ADMIN, FIXTURES, NOW, ROOT, SECRET, JiraSender, app_settings, fixture_body
 
 SPEC = ROOT / "docs" / "openapi.yaml"
 CHECKS = [
@@ -49,7 +50,7 @@ def mirror_some_of_jira(app: Any) -> None:
             continue
         assert sender.post(fixture_body(path.stem)).status_code == 202, path.stem
     runtime = app.extensions["scopewatch"]
-    assert worker.drain_inbox(runtime.engine, runtime.mapping).failed == 0
+    assert worker.drain_inbox(runtime.engine, runtime.mapping, now=runtime.clock).failed == 0
 
 
 class CurrentApp:
@@ -77,7 +78,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    app = create_app(app_settings(url))
+    app = create_app(app_settings(url), clock=frozen_clock(NOW))
     mirror_some_of_jira(app)
     CURRENT.app = app
     yield app
