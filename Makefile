@@ -17,8 +17,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/scopewatch demo
 
+# Most tests wait (on sockets, subprocesses, PostgreSQL) rather than compute: three pytest-xdist
+# workers finish the suite in about a sixth of the serial time on two cores. WORKERS=0 runs it
+# in one process.
+WORKERS ?= 3
+XDIST   := $(if $(filter 0,$(WORKERS)),-p no:xdist,-n $(WORKERS))
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 
 # The suite again with the wall clock of every Python process moved by time-machine
 # (tests/shifted/sitecustomize.py): a year ahead, and to the turn of an ISO year (2026 has a
@@ -30,7 +36,7 @@ test-shifted: $(STAMP)
 	set -e; for day in $(SHIFT_DATES); do \
 	  echo "test-shifted: the wall clock moved to $$day"; \
 	  SCOPEWATCH_SHIFT_CLOCK_TO=$$day PYTHONPATH="$(CURDIR)/tests/shifted$${PYTHONPATH:+:$$PYTHONPATH}" \
-	    $(BIN)/python -m pytest -m "not dateless" $(PYTEST_ARGS); \
+	    $(BIN)/python -m pytest $(XDIST) -m "not dateless" $(PYTEST_ARGS); \
 	done
 
 bench: $(STAMP)

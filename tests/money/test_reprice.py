@@ -55,7 +55,9 @@ def test_reprice_moves_pending_changes_to_todays_rates_and_leaves_approved_ones(
     flag(engine, mapping, "21", 10)  # 905.00, stays pending
     flag(engine, mapping, "22", 4)  # 362.00, approved by the client
     with engine.begin() as conn:
-        decide(conn, mapping, "MONEY", "MONEY-22", "approved", None, PRICED)
+        decide(
+            conn, mapping, "MONEY", "MONEY-22", "approved", None, PRICED, channel="cli", by="pat"
+        )
     before = changes(engine)
     assert (before["MONEY-21"]["cost"], before["MONEY-22"]["cost"]) == (905.0, 362.0)
 

@@ -101,8 +101,8 @@ def test_markup_and_links_are_escaped_in_the_digest_html(
     assert re.search(r"<\s*img[^>]*onerror", html, re.IGNORECASE) is None
     assert re.search(r"""(href|src)\s*=\s*["']?\s*javascript:""", html, re.IGNORECASE) is None
     # Shown as typed (escaped), not silently dropped.
-    assert html.count("&lt;script&gt;") == 1
-    assert html.count("&lt;img src=x onerror=") == 1
+    assert html.count("&lt;script&gt;") >= 1  # shown, escaped, in each section that lists it
+    assert html.count("&lt;img src=x onerror=") >= 1
     assert "&lt;a href=&#34;javascript:alert(1)&#34;&gt;Click me&lt;/a&gt;" in html
     links = re.findall(r"""<a\s[^>]*href\s*=\s*["']([^"']*)""", html, re.IGNORECASE)
     assert all(link.startswith(("https://", "http://")) for link in links), links

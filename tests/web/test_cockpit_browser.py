@@ -166,21 +166,27 @@ def labels_in_jira(world: World, key: str) -> list[str]:
     return list(issue["fields"]["labels"])
 
 
-def read(driver: Any, by: str, selector: str) -> str:
-    """The element's text once the page a click started has loaded.
+def read(driver: Any, by: str, selector: str, expected: str) -> str:
+    """The element's text once it shows `expected` (or, after 10 s, whatever it shows).
 
-    A click that submits a form returns before the next page replaces this one; reading at once
-    can catch the old page's element as it is taken away ("does not belong to the document").
+    A click that submits a form returns before the next page replaces this one: reading at once
+    reads the old page (its flash, its heading) or an element being taken away. So the read
+    waits for the text the next page should bring, and the caller's assertion says what came.
     """
-    from selenium.common.exceptions import WebDriverException
+    from selenium.common.exceptions import TimeoutException, WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    def settled(d: Any) -> str | bool:
-        if d.execute_script("return document.readyState") != "complete":
-            return False
-        return str(d.find_element(by, selector).text) or False
+    seen = [""]
 
-    return str(WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(settled))
+    def shows(d: Any) -> bool:
+        seen[0] = str(d.find_element(by, selector).text)
+        return expected in seen[0]
+
+    try:
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(shows)
+    except TimeoutException:
+        pass
+    return seen[0]
 
 
 def decide(driver: Any, key: str, action: str, note: str) -> None:
@@ -190,10 +196,25 @@ def decide(driver: Any, key: str, action: str, note: str) -> None:
     driver.find_element(By.CSS_SELECTOR, f'button[aria-label="{action} {key}"]').click()
 
 
+@pytest.fixture
+def pm(browser: Any, world: World) -> Any:
+    """The browser with the PM's session, whichever test ran before (the order is random)."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{world.url}/")
+    if browser.current_url.startswith(f"{world.url}/login"):
+        browser.find_element(By.NAME, "email").send_keys(PM)
+        browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        assert read(browser, By.TAG_NAME, "h1", "Projects") == "Projects"
+    return browser
+
+
 def test_a_pm_logs_in_with_the_keyboard_and_sees_every_project(browser: Any, world: World):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
+    browser.delete_all_cookies()
     browser.get(f"{world.url}/")
     assert browser.current_url.startswith(f"{world.url}/login")
     shot(browser, "login")
@@ -206,7 +227,7 @@ def test_a_pm_logs_in_with_the_keyboard_and_sees_every_project(browser: Any, wor
     shot(browser, "projects")
 
 
-def test_the_pm_approves_and_rejects_and_jira_shows_both(browser: Any, world: World):
+def test_the_pm_approves_and_rejects_and_jira_shows_both(pm: Any, browser: Any, world: World):
     from selenium.webdriver.common.by import By
 
     from service.mirror.worker import run_once
@@ -218,9 +239,9 @@ def test_the_pm_approves_and_rejects_and_jira_shows_both(browser: Any, world: Wo
     approve = next(p.removeprefix("change-") for p in pending if p not in ours)
     shot(browser, "project")
     decide(browser, approve, "Approve", "agreed on Tuesday's call")
-    assert f"{approve} is now approved." in read(browser, By.CSS_SELECTOR, ".flash")
+    assert f"{approve} is now approved." in read(browser, By.CSS_SELECTOR, ".flash", approve)
     decide(browser, world.new_change, "Reject", "not in this phase")
-    flash = read(browser, By.CSS_SELECTOR, ".flash")
+    flash = read(browser, By.CSS_SELECTOR, ".flash", world.new_change)
     assert f"{world.new_change} is now rejected." in flash
 
     browser.get(f"{world.url}/projects/ACME?show=decided")
@@ -233,7 +254,7 @@ def test_the_pm_approves_and_rejects_and_jira_shows_both(browser: Any, world: Wo
 
 
 def test_the_pm_sends_the_digest_and_the_client_approves_from_its_e_mail(
-    browser: Any, world: World
+    pm: Any, browser: Any, world: World
 ):
     """One journey, in the order people take it: the PM previews and sends, the client reads the
     e-mail and approves a change from its link, and Jira shows the decision."""
@@ -254,7 +275,7 @@ def test_the_pm_sends_the_digest_and_the_client_approves_from_its_e_mail(
     assert world.mail == []
     browser.find_element(By.CSS_SELECTOR, "label[for=confirm]").click()
     browser.find_element(By.ID, "send-now").click()
-    assert "The digest was sent." in read(browser, By.CSS_SELECTOR, ".flash")
+    assert "The digest was sent." in read(browser, By.CSS_SELECTOR, ".flash", "sent")
     assert browser.find_element(By.ID, "send-state").text.startswith("2026-W47: sent")
     assert len(world.mail) == 1
     message = email.message_from_bytes(world.mail[0], policy=email.policy.default)
@@ -273,8 +294,8 @@ def client_approves_from_the_e_mail(browser: Any, world: World) -> None:
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
     plain = body.get_content()
-    section = plain[plain.index(world.client_change) :]
-    link = re.search(r"Approve: (\S+)", section)
+    # The change's own entry in "Awaiting your decision": its key starts the line, its links follow.
+    link = re.search(rf"^{re.escape(world.client_change)} .*\n\s+Approve: (\S+)", plain, re.M)
     assert link is not None and link.group(1).startswith(f"{world.url}/decisions/")
 
     browser.delete_all_cookies()  # the client has no cockpit session
@@ -283,14 +304,14 @@ def client_approves_from_the_e_mail(browser: Any, world: World) -> None:
     assert "€" in browser.find_element(By.ID, "price").text
     shot(browser, "client-decision")
     browser.find_element(By.ID, "confirm-decision").click()
-    assert read(browser, By.TAG_NAME, "h1") == "Thank you"
+    assert read(browser, By.TAG_NAME, "h1", "Thank you") == "Thank you"
     assert f"{world.client_change} is approved." in browser.find_element(By.TAG_NAME, "p").text
 
     run_once(world.rt)
     assert "scope-approved" in labels_in_jira(world, world.client_change)
 
 
-def test_the_pages_fit_a_phone_screen(browser: Any, world: World):
+def test_the_pages_fit_a_phone_screen(pm: Any, browser: Any, world: World):
     browser.set_window_size(390, 844)
     try:
         for path in ("/", "/projects/ACME?show=all", "/projects/ACME/feedback"):

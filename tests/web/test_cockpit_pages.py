@@ -200,4 +200,4 @@ def test_not_scope_and_reopen_from_the_cockpit_are_audited_with_the_pm(client: A
     trail = page[page.index("Decisions, latest first") :]
     assert "pending → not-scope" in trail and "not-scope → pending" in trail
     assert trail.index("asked again") < trail.index("agreed at kickoff")  # latest first
-    assert "<td>pm@agency.example</td><td>web</td>" in trail
+    assert '<td data-label="Who">pm@agency.example</td><td data-label="How">web</td>' in trail
