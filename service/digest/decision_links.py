@@ -13,19 +13,15 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-
+from service.digest import signed
 from service.runtime import Runtime
 from service.scope.model import ScopeChange
 from service.settings import signing_key
 
 SALT = "scopewatch-decision"
 LINK_DECISIONS = ("approved", "rejected")
-_CLOCK_SKEW_SECONDS = 300  # signed a little "in the future" by another machine's clock
-
-Reason = Literal["forged", "expired", "malformed"]
 
 
 @dataclass(frozen=True)
@@ -38,12 +34,8 @@ class DecisionClaim:
     recipients: tuple[str, ...]
 
 
-class DecisionTokenError(Exception):
-    """The token cannot be used; `reason` is "forged", "expired" or "malformed"."""
-
-    def __init__(self, reason: Reason) -> None:
-        super().__init__(reason)
-        self.reason: Reason = reason
+class DecisionTokenError(signed.TokenError):
+    """A decision link that cannot be used: "forged", "expired" or "malformed"."""
 
 
 def decision_secret(rt: Runtime) -> str | None:
@@ -62,27 +54,14 @@ def make_token(secret: str, claim: DecisionClaim, *, now: datetime) -> str:
         "d": claim.decision,
         "r": list(claim.recipients),
     }
-    return str(_serializer(secret, now).dumps(payload))
+    return signed.dumps(secret, SALT, payload, now=now)
 
 
 def read_token(secret: str, token: str, max_age_days: int, *, now: datetime) -> DecisionClaim:
     """The claim of an authentic, unexpired token, else DecisionTokenError."""
-    serializer = _serializer(secret, now)
-    try:
-        payload = serializer.loads(token, max_age=max_age_days * 86_400)
-    except SignatureExpired as exc:
-        signed = exc.date_signed
-        ahead = signed.timestamp() - now.timestamp() if signed is not None else 0
-        if not 0 < ahead <= _CLOCK_SKEW_SECONDS:
-            raise DecisionTokenError("expired") from exc
-        payload = serializer.load_payload(exc.payload or b"")
-    except BadSignature as exc:
-        _, unsafe = serializer.loads_unsafe(token)
-        raise DecisionTokenError("forged" if _claim(unsafe) else "malformed") from exc
-    claim = _claim(payload)
-    if claim is None:
-        raise DecisionTokenError("malformed")
-    return claim
+    return signed.loads(
+        secret, SALT, token, max_age_days, now=now, claim_of=_claim, error=DecisionTokenError
+    )
 
 
 def links_for(
@@ -104,20 +83,6 @@ def links_for(
         )
         urls[word] = f"{rt.settings.public_url}/decisions/{make_token(secret, claim, now=now)}"
     return urls
-
-
-def _serializer(secret: str, now: datetime) -> URLSafeTimedSerializer:
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    fixed = int(now.timestamp())
-
-    class _SignerAt(TimestampSigner):
-        """itsdangerous reads the clock inside the signer; this one reads ours."""
-
-        def get_timestamp(self) -> int:
-            return fixed
-
-    return URLSafeTimedSerializer(secret, salt=SALT, signer=_SignerAt)
 
 
 def _claim(payload: Any) -> DecisionClaim | None:

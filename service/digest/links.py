@@ -11,17 +11,12 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-
+from service.digest import signed
 from service.runtime import Runtime
 
 SALT = "scopewatch-feedback"
-# Authentic tokens signed slightly "in the future" come from another machine's clock, not a forger.
-_CLOCK_SKEW_SECONDS = 300
-
-Reason = Literal["forged", "expired", "malformed"]
 
 
 @dataclass(frozen=True)
@@ -31,58 +26,21 @@ class FeedbackClaim:
     nonce: str
 
 
-class FeedbackTokenError(Exception):
-    """The token cannot be used; `reason` is "forged", "expired" or "malformed"."""
-
-    def __init__(self, reason: Reason) -> None:
-        super().__init__(reason)
-        self.reason: Reason = reason
+class FeedbackTokenError(signed.TokenError):
+    """A feedback link that cannot be used: "forged", "expired" or "malformed"."""
 
 
 def make_token(secret: str, project_key: str, week: str, nonce: str, *, now: datetime) -> str:
     """A URL-safe token for the feedback link, signed at `now` (aware)."""
     payload = {"p": project_key, "w": week, "n": nonce}
-    return str(_serializer(secret, now).dumps(payload))
+    return signed.dumps(secret, SALT, payload, now=now)
 
 
 def read_token(secret: str, token: str, max_age_days: int = 14, *, now: datetime) -> FeedbackClaim:
     """The claim inside an authentic token younger than `max_age_days`, else FeedbackTokenError."""
-    serializer = _serializer(secret, now)
-    try:
-        payload = serializer.loads(token, max_age=max_age_days * 86_400)
-    except SignatureExpired as exc:
-        if not _signed_just_ahead(exc, now):
-            raise FeedbackTokenError("expired") from exc
-        payload = serializer.load_payload(exc.payload or b"")
-    except BadSignature as exc:
-        # Tell a tampered token (readable, wrong signature) from a mangled one (not a token at all).
-        _, unsafe = serializer.loads_unsafe(token)
-        raise FeedbackTokenError("forged" if _claim(unsafe) else "malformed") from exc
-    claim = _claim(payload)
-    if claim is None:
-        raise FeedbackTokenError("malformed")
-    return claim
-
-
-def _serializer(secret: str, now: datetime) -> URLSafeTimedSerializer:
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    fixed = int(now.timestamp())
-
-    class _SignerAt(TimestampSigner):
-        """itsdangerous reads the clock inside the signer; this one reads ours."""
-
-        def get_timestamp(self) -> int:
-            return fixed
-
-    return URLSafeTimedSerializer(secret, salt=SALT, signer=_SignerAt)
-
-
-def _signed_just_ahead(exc: SignatureExpired, now: datetime) -> bool:
-    signed = exc.date_signed
-    if signed is None:
-        return False
-    return 0 < signed.timestamp() - now.timestamp() <= _CLOCK_SKEW_SECONDS
+    return signed.loads(
+        secret, SALT, token, max_age_days, now=now, claim_of=_claim, error=FeedbackTokenError
+    )
 
 
 def _claim(payload: Any) -> FeedbackClaim | None:
