@@ -392,8 +392,34 @@ def test_an_impossible_date_names_its_file_line_and_key(world: World) -> None:
     ]
 
 
+@pytest.mark.slow
+def test_a_server_that_refuses_the_password_gets_one_line_without_it(tmp_path: Path) -> None:
+    """A private cluster that asks for a password over TCP (SCRAM), as production servers do."""
+    from tests.reliability.harness import PG_BIN, PrivatePostgres
+
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip(f"no PostgreSQL server binaries in {PG_BIN}")
+    server = PrivatePostgres(password="the-right-one").create()
+    try:
+        wrong = f"postgresql+psycopg://postgres:{PASSWORD}@127.0.0.1:{server.port}/postgres"
+        done = run_scopewatch(
+            ["inbox", "stats"],
+            {"SCOPEWATCH_DATABASE_URL": wrong, "SCOPEWATCH_MAPPINGS": MAPPING},
+            tmp_path,
+        )
+    finally:
+        server.destroy()
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and PASSWORD not in done.stderr + done.stdout
+    assert done.stderr.splitlines() == [
+        f"scopewatch: PostgreSQL at postgresql+psycopg://postgres:***@127.0.0.1:{server.port}"
+        "/postgres: the password of role 'postgres' was refused: fix it in "
+        "SCOPEWATCH_DATABASE_URL"
+    ]
+
+
 def test_a_refused_password_is_named_but_never_printed() -> None:
-    """The test server trusts loopback, so the driver's refusal is made here, word for word."""
+    """The driver's refusal, word for word as libpq gives it for a remote server's log line."""
     from sqlalchemy.exc import OperationalError
 
     from service.store.problems import database_problem

@@ -2,8 +2,8 @@
 
 Every test here uses the same secrets (`SECRETS`), and every log line of the run — records of the
 test process and the stderr of every subprocess — lands in `CORPUS`, so that case 10 can prove no
-secret was ever written anywhere (`test_rel_10_no_secrets_in_logs.py` runs last: files are
-numbered). Fixtures and the figures report live in `conftest.py`.
+secret was ever written anywhere (it scans what its process collected). Fixtures and the
+figures report live in `conftest.py`.
 """
 
 from __future__ import annotations
@@ -668,10 +668,12 @@ def _as_postgres(args: Sequence[str]) -> list[str]:
 class PrivatePostgres:
     """A throw-away cluster in a temp dir on a free port, started and stopped by the test."""
 
-    def __init__(self) -> None:
+    def __init__(self, password: str | None = None) -> None:
+        """With `password`, connections over TCP must give it (SCRAM), as on a real server."""
         self.dir = Path(tempfile.mkdtemp(prefix="scopewatch-pg-"))
         self.data = self.dir / "data"
         self.port = free_port()
+        self.password = password
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, *args: str) -> None:
@@ -680,10 +682,16 @@ class PrivatePostgres:
             raise RuntimeError(f"{args[0]} failed: {done.stderr.strip() or done.stdout.strip()}")
 
     def create(self) -> PrivatePostgres:
+        auth = ["-A", "trust"]
+        if self.password is not None:
+            secret = self.dir / "pwfile"
+            secret.write_text(self.password + "\n", encoding="utf-8")
+            auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={secret}"]
         if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres", "postgres")
-        self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
-                  "-A", "trust", "--no-sync", "-E", "UTF8")  # fmt: skip
+            for path in (self.dir, *self.dir.iterdir()):
+                shutil.chown(path, "postgres", "postgres")
+        self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", *auth,
+                  "--no-sync", "-E", "UTF8")  # fmt: skip
         return self.start()
 
     def start(self) -> PrivatePostgres:
