@@ -49,12 +49,13 @@ class Runtime:
         """
         settings = settings or load_settings()
         mapping = load_mapping(settings.mappings)
+        clock = clock or system_clock
         return cls(
             settings=settings,
             engine=make_engine(settings.database_url),
             mapping=mapping,
-            clock=clock or system_clock,
-            jira=_jira_client(settings, mapping, interactive),
+            clock=clock,
+            jira=_jira_client(settings, mapping, interactive, clock),
             mailer=_mailer(settings),
         )
 
@@ -62,13 +63,15 @@ class Runtime:
         self.engine.dispose()
 
 
-def _jira_client(settings: Settings, mapping: Mapping, interactive: bool) -> JiraClient | None:
+def _jira_client(
+    settings: Settings, mapping: Mapping, interactive: bool, clock: Clock
+) -> JiraClient | None:
     if not settings.jira_configured:
         return None
     # Imported here: the `jira` library costs a quarter of a second, and most commands need none.
     from service.jira.client import JiraClient
 
-    return JiraClient.from_settings(settings, mapping, interactive=interactive)
+    return JiraClient.from_settings(settings, mapping, interactive=interactive, clock=clock)
 
 
 def _mailer(settings: Settings) -> Mailer | None:

@@ -61,6 +61,7 @@ from mappings.model import Mapping
 from service.jira.adf import comment_text, text_to_adf
 from service.jira.policy import JiraRejected, JiraRetryLater, RetryPolicy, log_url
 from service.settings import Settings
+from service.store.clock import Clock, system_clock
 
 __all__ = [
     "LIST_PAGE",
@@ -121,12 +122,17 @@ class JiraClient:
         backoff: float = 1.0,
         backoff_max: float = 30.0,
         give_up: float | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self.url = url.rstrip("/")
         self.mapping = mapping
         self.timeout = timeout
         self._policy = RetryPolicy(
-            max_wait=max_wait, backoff=backoff, backoff_max=backoff_max, give_up=give_up
+            max_wait=max_wait,
+            backoff=backoff,
+            backoff_max=backoff_max,
+            give_up=give_up,
+            clock=clock,
         )
         self._email = email or None
         self._token = token

@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -41,6 +41,8 @@ from tenacity import (
 )
 from urllib3.exceptions import InvalidHeader
 from urllib3.util import Retry
+
+from service.store.clock import Clock, system_clock
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +62,18 @@ class JiraRetryLater(Exception):
     """
 
     def __init__(
-        self, retry_at: datetime, reason: str, *, pause_until: datetime | None = None
+        self,
+        retry_at: datetime,
+        reason: str,
+        *,
+        raised_at: datetime,
+        pause_until: datetime | None = None,
     ) -> None:
         super().__init__(f"{reason}; retry at {retry_at.isoformat()}")
         self.retry_at = retry_at
         self.reason = reason
         self.pause_until = pause_until
-        self.raised_at = datetime.now(UTC)
+        self.raised_at = raised_at
 
     @property
     def delay(self) -> timedelta:
@@ -116,7 +123,11 @@ class RetryPolicy:
         backoff: float,
         backoff_max: float,
         give_up: float | None = None,
+        clock: Clock = system_clock,
     ) -> None:
+        # `clock` names the moments callers see (retry_at, pause_until); the waits themselves are
+        # real seconds on the monotonic clock, whatever the clock says.
+        self.clock = clock
         self.max_wait = max_wait
         # For a person waiting: stop retrying a Jira that fails without asking us to wait (no
         # answer, 5xx) after this many seconds. A 429 names its own wait, up to `max_wait`. The
@@ -127,14 +138,17 @@ class RetryPolicy:
         self.backoff_max = backoff_max
         self.calls = 0  # HTTP requests sent, retries included
         self._lock = threading.Lock()
-        self._paused_until: datetime | None = None
+        # The pause a 429 asked for: when it ends (monotonic) and that moment as callers see it.
+        self._paused_until: tuple[float, datetime] | None = None
 
     @property
     def pause_until(self) -> datetime | None:
         """The end of the pause Jira's last 429 asked for, while it lasts."""
         with self._lock:
             paused = self._paused_until
-        return paused if paused is not None and paused > datetime.now(UTC) else None
+        if paused is None or paused[0] <= time.monotonic():
+            return None
+        return paused[1]
 
     def count(self) -> None:
         """One more HTTP request, sent inside a call on top of the one each attempt counts."""
@@ -241,25 +255,34 @@ class RetryPolicy:
     def _note_pause(self, retry_after: float | None) -> None:
         # Without a Retry-After (Atlassian normally sends one) pause as long as our longest backoff.
         seconds = self.backoff_max if retry_after is None else retry_after
-        until = datetime.now(UTC) + timedelta(seconds=seconds)
+        until = (time.monotonic() + seconds, self.clock() + timedelta(seconds=seconds))
         with self._lock:
-            if self._paused_until is None or until > self._paused_until:
+            if self._paused_until is None or until[0] > self._paused_until[0]:
                 self._paused_until = until
 
     def _sit_out_pause(self, label: str, started: float) -> None:
         """Every call waits out a 429 pause, or gives up at once if it would outlast max_wait."""
-        until = self.pause_until
-        if until is None:
+        with self._lock:
+            paused = self._paused_until
+        remaining = 0.0 if paused is None else paused[0] - time.monotonic()
+        if paused is None or remaining <= 0:
             return
-        remaining = (until - datetime.now(UTC)).total_seconds()
         if time.monotonic() - started + remaining > self.max_wait:
-            raise JiraRetryLater(until, f"{label}: Jira rate limit (429)", pause_until=until)
-        time.sleep(max(remaining, 0.0))
+            until = paused[1]
+            raise JiraRetryLater(
+                until,
+                f"{label}: Jira rate limit (429)",
+                raised_at=self.clock(),
+                pause_until=until,
+            )
+        time.sleep(remaining)
 
     def _later(self, exc: _Transient, delay: float) -> JiraRetryLater:
         wait = max(delay, exc.retry_after or 0.0)
-        retry_at = datetime.now(UTC) + timedelta(seconds=wait)
-        return JiraRetryLater(retry_at, exc.reason, pause_until=self.pause_until)
+        now = self.clock()
+        return JiraRetryLater(
+            now + timedelta(seconds=wait), exc.reason, raised_at=now, pause_until=self.pause_until
+        )
 
 
 def retry_after_seconds(value: str | None) -> float | None:

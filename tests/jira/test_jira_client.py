@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import socket
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
@@ -17,7 +16,9 @@ from service.jira.client import (
     JiraRetryLater,
     missing_custom_fields,
 )
+from service.store.clock import frozen_clock
 from tests.jira.jira_site import LOGIN, JiraSite, make_client
+from tests.support import NOW
 
 HOURS = "customfield_10150"  # the sandbox mapping's impact hours field
 
@@ -218,7 +219,8 @@ def test_429_waits_out_retry_after_then_succeeds(jira_client: JiraClient, site: 
 
 
 def test_429_longer_than_max_wait_pauses_every_call(mapping: Mapping, site: JiraSite) -> None:
-    client = make_client(site, mapping, max_wait=1.0)
+    # The moments the caller sees come from the client's clock; the waits are real seconds.
+    client = make_client(site, mapping, max_wait=1.0, clock=frozen_clock(NOW))
     client.server_info()
     site.clear_log()
     site.fault(mode="429", count=1, retry_after=30)
@@ -230,7 +232,7 @@ def test_429_longer_than_max_wait_pauses_every_call(mapping: Mapping, site: Jira
 
     assert len(_calls(site)) == 1
     assert first.value.pause_until is not None
-    assert (first.value.pause_until - datetime.now(UTC)).total_seconds() > 25
+    assert (first.value.pause_until - NOW).total_seconds() > 25
     assert first.value.retry_at >= first.value.pause_until
     assert second.value.pause_until == first.value.pause_until
 
@@ -238,7 +240,7 @@ def test_429_longer_than_max_wait_pauses_every_call(mapping: Mapping, site: Jira
 def test_503_storm_longer_than_max_wait_gives_up_with_retry_later(
     mapping: Mapping, site: JiraSite
 ) -> None:
-    client = make_client(site, mapping, max_wait=1.0)
+    client = make_client(site, mapping, max_wait=1.0, clock=frozen_clock(NOW))
     client.server_info()
     site.clear_log()
     site.fault(mode="503", count=1000)
@@ -246,7 +248,8 @@ def test_503_storm_longer_than_max_wait_gives_up_with_retry_later(
     with pytest.raises(JiraRetryLater) as raised:
         client.get_issue("ACME-1")
 
-    assert raised.value.retry_at > datetime.now(UTC)
+    assert raised.value.retry_at > NOW
+    assert raised.value.raised_at == NOW
     assert raised.value.pause_until is None  # a 503 is no rate limit
     assert "503" in raised.value.reason
     assert len(_calls(site)) > 2
