@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import email
 import email.policy
+import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
+from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
 
@@ -46,3 +50,18 @@ class ScriptedSink:
 
     def message_ids(self) -> list[str]:
         return [str(msg["Message-ID"]) for msg in self.messages()]
+
+
+@contextmanager
+def running_sink() -> Iterator[tuple[ScriptedSink, int]]:
+    """A ScriptedSink served by aiosmtpd on a free loopback port, for the length of the block."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    handler = ScriptedSink()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()

@@ -27,13 +27,12 @@ from typing import Any
 
 import pytest
 import requests
-from aiosmtpd.controller import Controller
 
 from service.sandbox import SandboxServer
 from tests import processes
 from tests.jira.jira_site import JiraSite
 from tests.reliability.harness import free_port
-from tests.smtp_sink import ScriptedSink
+from tests.smtp_sink import ScriptedSink, running_sink
 from tests.support import ROOT, SECRET
 
 pytestmark = pytest.mark.slow
@@ -56,11 +55,8 @@ def wait_for(what: str, condition: Callable[[], Any], timeout: float = 90) -> An
 
 @pytest.fixture
 def sink() -> Iterator[tuple[ScriptedSink, int]]:
-    handler, port = ScriptedSink(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
+    with running_sink() as (handler, port):
+        yield handler, port
 
 
 class Installation:

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select
 
 from mappings import load_mapping
@@ -27,8 +26,8 @@ from service.runtime import Runtime
 from service.settings import Settings
 from service.store.engine import make_engine
 from service.store.schema import digest_sends
-from tests.reliability.harness import ADMIN, MAPPINGS, SECRET, free_port
-from tests.smtp_sink import ScriptedSink
+from tests.reliability.harness import ADMIN, MAPPINGS, SECRET
+from tests.smtp_sink import ScriptedSink, running_sink
 from tests.support import caught_up, go_live
 
 WEEK = "2026-W47"
@@ -39,11 +38,8 @@ RETRY_WAIT = 0.2  # seconds before the first retry (2 s in production), doubling
 
 @pytest.fixture
 def sink() -> Iterator[tuple[ScriptedSink, int]]:
-    handler, port = ScriptedSink(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
+    with running_sink() as (handler, port):
+        yield handler, port
 
 
 def runtime(engine: Engine, db_url: str, smtp_port: int) -> Runtime:

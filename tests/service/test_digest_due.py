@@ -16,7 +16,6 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
@@ -29,8 +28,7 @@ from service.mailer import Mailer
 from service.runtime import Runtime
 from service.settings import Settings
 from service.store.engine import make_engine, reader
-from tests.reliability.harness import free_port
-from tests.smtp_sink import ScriptedSink
+from tests.smtp_sink import ScriptedSink, running_sink
 from tests.support import ROOT, caught_up, go_live
 
 MAPPINGS = str(ROOT / "mappings" / "sandbox.toml")
@@ -40,12 +38,9 @@ CLIENT, PM = "pm@acme.example", "pm@agency.example"
 
 @pytest.fixture
 def sink() -> Iterator[ScriptedSink]:
-    handler, port = ScriptedSink(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    handler.port = port  # type: ignore[attr-defined]
-    yield handler
-    controller.stop()
+    with running_sink() as (handler, port):
+        handler.port = port  # type: ignore[attr-defined]
+        yield handler
 
 
 @pytest.fixture

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import insert, select
 
 from service import create_app
 from service.store import schema
 from service.store.clock import frozen_clock
-from tests.smtp_sink import ScriptedSink
+from tests.smtp_sink import ScriptedSink, running_sink
 from tests.support import NOW, app_settings
 from tests.web.cockpit_support import SECRET_KEY, add_people, csrf_of, log_in, mirror_acme
 
@@ -24,14 +22,8 @@ WEEK = "2026-W47"
 
 @pytest.fixture
 def sink() -> Iterator[tuple[ScriptedSink, str]]:
-    handler = ScriptedSink()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, f"smtp://127.0.0.1:{port}"
-    controller.stop()
+    with running_sink() as (handler, port):
+        yield handler, f"smtp://127.0.0.1:{port}"
 
 
 @pytest.fixture

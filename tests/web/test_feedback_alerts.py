@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from service import create_app
 from service.digest.links import feedback_link
 from service.store.clock import frozen_clock
-from tests.smtp_sink import ScriptedSink
+from tests.smtp_sink import ScriptedSink, running_sink
 from tests.support import NOW, ROOT, app_settings
 
 LEAD = "lead@agency.example"
@@ -21,14 +19,8 @@ LEAD = "lead@agency.example"
 
 @pytest.fixture
 def sink() -> Iterator[tuple[ScriptedSink, str]]:
-    handler = ScriptedSink()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, f"smtp://127.0.0.1:{port}"
-    controller.stop()
+    with running_sink() as (handler, port):
+        yield handler, f"smtp://127.0.0.1:{port}"
 
 
 @pytest.fixture
