@@ -21,6 +21,7 @@ from service.cli.common import (
     UserError,
     emit,
     friendly,
+    migrated_runtime,
     operator,
     output,
     require_jira,
@@ -185,8 +186,7 @@ def baseline_capture(project_key: str, name: str | None) -> None:
     """Snapshots every issue of the project as the agreed scope (a new version)."""
     from service.scope.capture import capture_baseline
 
-    rt = runtime()
-    require_migrated(rt)
+    rt = migrated_runtime()
     require_project(rt, project_key)
     client = require_jira(rt)
     with click.progressbar(length=0, label=f"capturing {project_key}", file=sys.stderr) as bar:
@@ -243,8 +243,7 @@ def reconcile(project_key: str, since: str | None) -> None:
     """Sweeps Jira by JQL for changes whose webhooks were missed."""
     from service.mirror.reconcile import reconcile as sweep
 
-    rt = runtime()
-    require_migrated(rt)
+    rt = migrated_runtime()
     require_project(rt, project_key)
     summary = sweep(
         rt.engine,
@@ -316,8 +315,7 @@ def inbox_stats(as_json: bool) -> None:
     from service.intake import inbox
     from service.store.engine import reader
 
-    rt = runtime()
-    require_migrated(rt)
+    rt = migrated_runtime()
     with reader(rt.engine) as conn:
         emit(inbox.stats(conn), as_json)
 
@@ -330,8 +328,7 @@ def inbox_import(path: str, batch: int) -> None:
     """Bulk-loads webhook bodies, one JSON document a line (same checks and dedupe as intake)."""
     from service.intake.bulk_import import import_jsonl
 
-    rt = runtime()
-    require_migrated(rt)
+    rt = migrated_runtime()
     summary = import_jsonl(rt.engine, path, batch_size=batch, now=rt.clock)
     emit(summary, as_json=False)
     if summary.rejected:
@@ -362,8 +359,7 @@ def digest_build(project_key: str, week: str | None, fmt: str, out: str | None) 
     """Builds a digest without sending it."""
     from service.digest.build import build_output
 
-    rt = runtime()
-    require_migrated(rt)
+    rt = migrated_runtime()
     require_project(rt, project_key)
     try:
         data = build_output(rt, project_key, week, fmt)
@@ -402,8 +398,7 @@ def digest_send(
             parse_week(week)
         except ValueError as exc:
             raise UserError(f"--week: {exc}") from None
-    rt = runtime()
-    require_migrated(rt)
+    rt = migrated_runtime()
     if project_key:
         require_project(rt, project_key)
     if not rt.settings.smtp_url or not rt.settings.mail_from:
@@ -445,8 +440,7 @@ def export_scope_changes(project_key: str, fmt: str, out: str | None) -> None:
     from service.scope.export import export_scope_changes as export_changes
     from service.store.engine import reader
 
-    rt = runtime()
-    require_migrated(rt)
+    rt = migrated_runtime()
     project = require_project(rt, project_key)
     with reader(rt.engine) as conn:
         data = export_changes(

@@ -88,6 +88,13 @@ def require_migrated(rt: Runtime) -> None:
         raise UserError("the database is not migrated: run `scopewatch db upgrade` first")
 
 
+def migrated_runtime() -> Runtime:
+    """`runtime()` for a command that reads or writes the database: refused when unmigrated."""
+    rt = runtime()
+    require_migrated(rt)
+    return rt
+
+
 def require_jira(rt: Runtime) -> JiraClient:
     if rt.jira is None:
         raise UserError("Jira is not configured: set SCOPEWATCH_JIRA_URL and SCOPEWATCH_JIRA_TOKEN")

@@ -8,21 +8,11 @@ PM, and queues its Jira writes. `status` shows what is waiting; `go-live` lets i
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from service.cli.common import friendly, operator, require_migrated, require_project
-from service.cli.common import runtime as command_runtime
-
-if TYPE_CHECKING:
-    from service.runtime import Runtime
-
-
-def runtime() -> Runtime:
-    rt = command_runtime()
-    require_migrated(rt)
-    return rt
+from service.cli.common import friendly, migrated_runtime, operator, require_project
 
 
 @click.group("project")
@@ -39,7 +29,7 @@ def status(key: str | None, as_json: bool) -> None:
     from service.digest.status import project_status
     from service.store.engine import reader
 
-    rt = runtime()
+    rt = migrated_runtime()
     chosen = [require_project(rt, key)] if key else list(rt.mapping.projects)
     now = rt.clock()
     with reader(rt.engine) as conn:
@@ -93,7 +83,7 @@ def _print(r: dict[str, Any]) -> None:
 def _switch(key: str, mode: str, by: str | None) -> None:
     from service.projects.modes import set_mode
 
-    rt = runtime()
+    rt = migrated_runtime()
     require_project(rt, key)
     who = by or operator()
     with rt.engine.begin() as conn:

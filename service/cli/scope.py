@@ -7,6 +7,7 @@ import click
 from service.cli.common import (
     UserError,
     friendly,
+    migrated_runtime,
     operator,
     require_migrated,
     require_project,
@@ -30,8 +31,7 @@ def scope_decide(issue_key: str, decision: str, note: str | None) -> None:
     from service.scope.decisions import decide
     from service.scope.model import Invalid, NotFound
 
-    rt = runtime()
-    require_migrated(rt)
+    rt = migrated_runtime()
     key = issue_key.strip().upper()  # Jira keys are upper case; people type them any way
     project_key = key.rpartition("-")[0]
     if not project_key:

@@ -7,20 +7,10 @@ at a terminal, or read as the first line of standard input when one is piped in.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 import click
 
-from service.cli.common import UserError, friendly, require_migrated, runtime
-
-if TYPE_CHECKING:  # imported when a command runs: `scopewatch --help` loads click alone
-    from service.runtime import Runtime
-
-
-def _runtime() -> Runtime:
-    rt = runtime()
-    require_migrated(rt)
-    return rt
+from service.cli.common import UserError, friendly, migrated_runtime
 
 
 def _password() -> str:
@@ -45,7 +35,7 @@ def add(email: str, role: str) -> None:
     """Add an account; the password is prompted for, or read from standard input."""
     from service.accounts.users import AccountError, add_user
 
-    rt = _runtime()
+    rt = migrated_runtime()
     try:
         user = add_user(rt.engine, email, role, _password(), now=rt.clock())
     except AccountError as exc:
@@ -59,7 +49,7 @@ def list_() -> None:
     """Every account, with its role."""
     from service.accounts.users import list_users
 
-    for user in list_users(_runtime().engine):
+    for user in list_users(migrated_runtime().engine):
         click.echo(f"{user.email}\t{user.role}\t{user.created_at.isoformat()}")
 
 
@@ -71,7 +61,7 @@ def remove(email: str) -> None:
     from service.accounts.users import AccountError, remove_user
 
     try:
-        remove_user(_runtime().engine, email)
+        remove_user(migrated_runtime().engine, email)
     except AccountError as exc:
         raise UserError(str(exc)) from None
     click.echo(f"removed {email.strip().lower()}")
@@ -84,7 +74,7 @@ def token(email: str) -> None:
     """A new personal API token (replaces the old one); shown once, stored hashed."""
     from service.accounts.users import AccountError, issue_token
 
-    rt = _runtime()
+    rt = migrated_runtime()
     try:
         click.echo(issue_token(rt.engine, email, now=rt.clock()))
     except AccountError as exc:
