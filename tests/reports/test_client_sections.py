@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +11,13 @@ from mappings import load_mapping
 from reports.render import render_html, render_text
 from tests.mappings.texts import PROJECT, load
 
-SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample_digest.json"
 RISK = "Budget runs out before go-live"
 QUESTION = "Should guest checkout keep the cart"
 
 
 @pytest.fixture
-def digest() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(SAMPLE.read_text(encoding="utf-8"))
-    return data
+def digest(sample_digest: dict[str, Any]) -> dict[str, Any]:
+    return sample_digest
 
 
 def test_by_default_the_client_reads_neither_risks_nor_questions_and_the_pm_reads_both(digest):
