@@ -7,6 +7,7 @@ and the links in them are followed through the web app. The worker's idle round 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,12 +18,15 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from mappings import load_mapping
+from mappings.model import Project
 from service import create_app
-from service.digest.flag_notices import PacedFlagNotices
+from service.digest.flag_notices import Noted, PacedFlagNotices, notes_due
 from service.mirror.reconcile import reconcile
 from service.runtime import Runtime
 from service.sandbox import SandboxServer
 from service.scope.changes import change_by_key, pending_changes
+from service.scope.model import ScopeChange
 from service.settings import Settings
 from service.store.schema import flag_notices
 from tests.jira.jira_site import JiraSite, make_client
@@ -282,3 +286,70 @@ def test_a_refused_note_is_sent_again_that_day_under_its_message_id(agency, sink
         ).scalar_one()
     assert sorted(rows) == [(CFO, "sent"), (CLIENT, "sent")]
     assert str(cfo["Message-ID"]) == kept != str(client["Message-ID"])
+
+
+# --- what is due, from plain data ----------------------------------------------------------------
+
+
+def acme(**changes: Any) -> Project:
+    project = load_mapping(ROOT / "mappings" / "sandbox.toml").project("ACME")
+    assert project is not None
+    digest = dataclasses.replace(project.digest, to=(CLIENT, CFO))
+    return dataclasses.replace(
+        project, **{"notify_client_on_flag": True, "digest": digest, **changes}
+    )
+
+
+def flagged(change_id: int) -> ScopeChange:
+    return ScopeChange(
+        id=change_id, project_key="ACME", issue_id=str(change_id), key=f"ACME-{change_id}",
+        summary="New work", issue_type="Story", created=None, detected_at=NOW, hours=4.0,
+        hours_source="estimate", cost=340.0, currency="EUR", schedule_days=None,
+        decision="pending", decision_note=None, decided_at=None, withdrawn=False,
+        impact_version=1, written_version=1,
+    )  # fmt: skip
+
+
+def due_keys(project: Project, pending: list[ScopeChange], noted: list[Noted], **kw: Any) -> Any:
+    due = notes_due(project, live=kw.pop("live", True), pending=pending, noted=noted, **kw)
+    return {to: [c.id for c in changes] for to, changes in due.items()}
+
+
+def test_nothing_pending_nothing_due():
+    assert due_keys(acme(), [], [], now=NOW) == {}
+
+
+def test_only_a_live_project_with_the_key_on_is_due():
+    pending = [flagged(1)]
+    assert due_keys(acme(), pending, [], now=NOW) == {CLIENT: [1], CFO: [1]}
+    assert due_keys(acme(), pending, [], now=NOW, live=False) == {}
+    assert due_keys(acme(notify_client_on_flag=False), pending, [], now=NOW) == {}
+
+
+def test_the_day_is_the_projects_and_it_starts_at_its_digest_hour():
+    pending = [flagged(1)]
+    # 06:59 UTC is 07:59 in Berlin, before ACME's digest hour (8): the day's changes still gather.
+    early = NOW.replace(hour=6, minute=59)
+    assert due_keys(acme(), pending, [], now=early) == {}
+    assert due_keys(acme(), pending, [], now=early + timedelta(minutes=1)) == {
+        CLIENT: [1],
+        CFO: [1],
+    }
+    # 23:30 UTC on the 23rd is already the 24th in Berlin: that day's note was sent.
+    sent = [Noted(NOW.date(), to, "sent", (1,)) for to in (CLIENT, CFO)]
+    late = NOW.replace(day=23, hour=23, minute=30)
+    assert due_keys(acme(), [*pending, flagged(2)], sent, now=late) == {}
+    assert due_keys(acme(), [*pending, flagged(2)], sent, now=NOW + timedelta(days=1)) == {
+        CLIENT: [2],
+        CFO: [2],
+    }
+
+
+def test_a_refused_note_leaves_its_changes_and_its_day_to_be_tried_again():
+    pending = [flagged(1), flagged(2)]
+    noted = [
+        Noted(NOW.date(), CLIENT, "sent", (1,)),
+        Noted(NOW.date(), CFO, "failed", (1,)),
+        Noted(NOW.date() - timedelta(days=1), CFO, "sending", (2,)),  # a killed sender's claim
+    ]
+    assert due_keys(acme(), pending, noted, now=NOW) == {CFO: [1]}
