@@ -24,7 +24,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -127,8 +127,8 @@ def run_flag_notices(rt: Runtime, now: datetime) -> int:
 class PacedFlagNotices(Paced):
     """`run_flag_notices` for the worker loop's idle hook, at the budget alerts' pace."""
 
-    def __init__(self, rt: Runtime, **pace: Any) -> None:
-        super().__init__(rt, run_flag_notices, name="flag notes", **pace)
+    def __init__(self, rt: Runtime, every: timedelta = timedelta(minutes=10)) -> None:
+        super().__init__(rt, run_flag_notices, every=every, name="flag notes")
 
 
 def noted_of(conn: Connection, project_key: str) -> list[Noted]:
@@ -172,15 +172,18 @@ def _send_note(
         return 0  # another worker has it
     result = rt.mailer.send(msg)
     _record(rt.engine, claim, result, now)
-    log.info(
-        "flag note %s %s (%d changes): %s",
-        project.key,
-        day.isoformat(),
-        len(changes),
-        "sent" if result.ok else result.error,
+    if result.ok:
+        log.info(
+            "flag note %s %s: %d changes", project.key, day.isoformat(), len(changes),
+            extra={"project": project.key},
+        )  # fmt: skip
+        return 1
+    log.warning(
+        "flag note %s %s not sent (tried again within the day): %s",
+        project.key, day.isoformat(), result.error,
         extra={"project": project.key},
-    )
-    return 1 if result.ok else 0
+    )  # fmt: skip
+    return 0
 
 
 def note_for(
