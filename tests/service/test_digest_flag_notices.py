@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
@@ -21,7 +22,7 @@ from sqlalchemy import insert, select
 from mappings import load_mapping
 from mappings.model import Project
 from service import create_app
-from service.digest.flag_notices import Noted, PacedFlagNotices, notes_due
+from service.digest.flag_notices import Noted, PacedFlagNotices, notes_due, run_flag_notices
 from service.mirror.reconcile import reconcile
 from service.runtime import Runtime
 from service.sandbox import SandboxServer
@@ -264,6 +265,26 @@ def test_a_note_claimed_by_a_worker_killed_mid_send_is_never_sent_again(agency, 
     agency.now = NOW + timedelta(days=1, hours=1)
     assert agency.round() == 2
     assert [listed(m) for m in handler.messages()] == [[new], [new]]
+
+
+def test_three_workers_at_once_send_each_recipient_one_note(agency, sink):
+    handler, _ = sink
+    agency.sync()
+    go_live(agency.rt.engine, "ACME")
+    mailed: list[int] = []
+    start = threading.Barrier(3)
+
+    def worker() -> None:
+        start.wait()
+        mailed.append(run_flag_notices(agency.rt, NOW))
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(mailed) == 2 and len(mailed) == 3
+    assert sorted(str(m["To"]) for m in handler.messages()) == [CFO, CLIENT]
 
 
 def test_a_refused_note_is_sent_again_that_day_under_its_message_id(agency, sink):
