@@ -8,12 +8,18 @@ and the links in them are followed through the web app. The worker's idle round 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from subprocess import DEVNULL
 from typing import Any
 
 import pytest
@@ -30,6 +36,7 @@ from service.scope.changes import change_by_key, pending_changes
 from service.scope.model import ScopeChange
 from service.settings import Settings
 from service.store.schema import flag_notices
+from tests import processes
 from tests.jira.jira_site import JiraSite, make_client
 from tests.smtp_sink import ScriptedSink, running_sink
 from tests.support import NOW, ROOT, app_settings, go_live
@@ -265,6 +272,47 @@ def test_a_note_claimed_by_a_worker_killed_mid_send_is_never_sent_again(agency, 
     agency.now = NOW + timedelta(days=1, hours=1)
     assert agency.round() == 2
     assert [listed(m) for m in handler.messages()] == [[new], [new]]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_between_sending_and_recording_never_sends_that_note_again(
+    sqlite_url, tmp_path, site, sink
+):
+    handler, port = sink
+    agency = Agency(sqlite_url, tmp_path, site, port, notify=True)
+    try:
+        agency.sync()
+        go_live(agency.rt.engine, "ACME")
+    finally:
+        agency.rt.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCOPEWATCH_")}
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "shifted"), str(ROOT)]),
+        SCOPEWATCH_SHIFT_CLOCK_TO=NOW.isoformat(),  # 11:00 in Berlin, past ACME's digest hour
+        SCOPEWATCH_DATABASE_URL=sqlite_url,
+        SCOPEWATCH_MAPPINGS=str(tmp_path / "mapping.toml"),
+        SCOPEWATCH_SMTP_URL=f"smtp://127.0.0.1:{port}",
+        SCOPEWATCH_MAIL_FROM="digest@agency.example",
+        SCOPEWATCH_SECRET_KEY=SECRET_KEY,
+    )
+    worker = [sys.executable, "-m", "service.cli", "worker", "--once"]
+    # The client's note reaches the server, which never answers: the worker is killed waiting.
+    handler.hold = {CLIENT}
+    with processes.running(worker, env=env, cwd=ROOT, stdout=DEVNULL, stderr=DEVNULL) as proc:
+        deadline = time.monotonic() + 90
+        while handler.hold and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not handler.hold, "the worker sent the client no note"
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+
+    restarted = subprocess.run(
+        worker, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert restarted.returncode == 0, restarted.stderr
+    notes = [str(m["To"]) for m in handler.messages() if str(m["To"]) in (CLIENT, CFO)]
+    assert notes == [CLIENT, CFO]  # the client's once (the killed worker's), then the CFO's
+    assert "flag notes mailed: 1" in restarted.stdout
 
 
 def test_three_workers_at_once_send_each_recipient_one_note(agency, sink):
