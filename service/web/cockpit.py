@@ -255,11 +255,15 @@ def decision(key: str, issue: str) -> Response | tuple[str, int]:
 @bp.get("/projects/<key>/digest")
 @login_required
 def digest(key: str) -> tuple[str, int]:
-    from reports.render import render_html
+    from reports.render import CLIENT, SECTIONS, render_html
     from service.digest.build import build_digest
 
     rt = get_runtime()
     proj = _project(key)
+    # Which version to look at; what is sent is always the client's (`send` renders its own).
+    audience = request.args.get("audience", CLIENT)
+    if audience not in SECTIONS:
+        audience = CLIENT
     try:
         data = build_digest(rt, proj.key, request.args.get("week") or None, rt.clock())
     except ValueError as exc:
@@ -277,7 +281,8 @@ def digest(key: str) -> tuple[str, int]:
         "cockpit/digest.html",
         project=proj,
         week=data["week"],
-        html=render_html(data),
+        html=render_html(data, audience=audience),
+        audience=audience,
         sent=sent,
         mail_ready=rt.mailer is not None,
     ), 200

@@ -193,3 +193,29 @@ def test_not_scope_and_reopen_from_the_cockpit_are_audited_with_the_pm(client: A
     assert "pending → not-scope" in trail and "not-scope → pending" in trail
     assert trail.index("asked again") < trail.index("agreed at kickoff")  # latest first
     assert '<td data-label="Who">pm@agency.example</td><td data-label="How">web</td>' in trail
+
+
+def test_the_pm_version_is_shown_on_request_and_the_client_still_gets_the_client_version(
+    client: Any, sink: tuple[ScriptedSink, str], app: Any
+):
+    handler, _ = sink
+    pm_only = "Estimate at completion (EAC)"  # the earned-value table, with its acronyms
+    shown = text_of(client.get(f"/projects/ACME/digest?week={WEEK}"))
+    assert pm_only not in shown and "As the client will see it" in shown
+    assert 'id="version-client" aria-current="page"' in shown
+
+    pm = text_of(client.get(f"/projects/ACME/digest?week={WEEK}&audience=pm"))
+    assert pm_only in pm and "PM version: for the agency only" in pm
+    assert 'id="version-pm" aria-current="page"' in pm
+    assert 'name="audience" value="pm"' in pm  # another week keeps the PM version
+    odd = text_of(client.get(f"/projects/ACME/digest?week={WEEK}&audience=boss"))
+    assert pm_only not in odd and "As the client will see it" in odd
+
+    token = csrf_of(client, f"/projects/ACME/digest?week={WEEK}&audience=pm")
+    form = {"week": WEEK, "action": "send", "confirm": "yes", "csrf_token": token}
+    assert "The digest was sent." in text_of(
+        client.post("/projects/ACME/digest", data=form, follow_redirects=True)
+    )
+    (mail,) = handler.messages()
+    html = next(p for p in mail.walk() if p.get_content_type() == "text/html").get_content()
+    assert pm_only not in html and "Cost so far" in html
