@@ -10,12 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from service import create_app
 from service.store import schema
-from service.store.clock import frozen_clock
 from tests.smtp_sink import ScriptedSink, running_sink
-from tests.support import NOW, app_settings
-from tests.web.cockpit_support import SECRET_KEY, add_people, csrf_of, log_in, mirror_acme
+from tests.support import NOW
+from tests.web.cockpit_support import csrf_of, logged_in, mirrored_app
 
 WEEK = "2026-W47"
 
@@ -28,25 +26,18 @@ def sink() -> Iterator[tuple[ScriptedSink, str]]:
 
 @pytest.fixture
 def app(sqlite_url: str, sink: tuple[ScriptedSink, str]) -> Iterator[Any]:
-    settings = app_settings(
+    with mirrored_app(
         sqlite_url,
-        secret_key=SECRET_KEY,
         smtp_url=sink[1],
         mail_from="pm@agency.example",
         jira_url="https://acme.atlassian.net",
-    )
-    app = create_app(settings, clock=frozen_clock(NOW))
-    add_people(app)
-    mirror_acme(app)
-    yield app
-    app.extensions["scopewatch"].engine.dispose()
+    ) as app:
+        yield app
 
 
 @pytest.fixture
 def client(app: Any) -> Any:
-    client = app.test_client()
-    assert log_in(client).status_code == 302
-    return client
+    return logged_in(app)
 
 
 def text_of(response: Any) -> str:
