@@ -143,3 +143,20 @@ def test_a_story_under_an_epic_already_flagged_leaves_other_events_alone(
     assert outbox.run_due(engine, jira_client, KINDS, now=NOW) == 0
     assert comment_writes(site, epic) == []
     assert listed(engine)[epic]["hours"] == 0.0
+
+
+def test_a_story_taken_out_of_the_epic_gives_it_its_own_price_back(
+    engine: Engine, site: JiraSite, jira_client: JiraClient, mapping: Mapping
+) -> None:
+    epic, story = epic_marked_through_story(engine, site, jira_client, mapping)
+
+    moved = site.http.put(f"{site.url}/rest/api/2/issue/{story}", json={"fields": {"parent": None}})
+    moved.raise_for_status()
+    mirror(engine, jira_client, mapping, story, 3)
+    # One job, the epic's: the story's own price did not move.
+    assert outbox.run_due(engine, jira_client, KINDS, now=NOW) == 1
+
+    (comment,) = ours(site, epic)
+    assert "+40 h" in comment and comment_writes(site, epic) == ["PUT"]
+    pending = pending_in_digest(engine, mapping)
+    assert (pending["hours"], pending["cost"]) == (46.0, 3910.0)
