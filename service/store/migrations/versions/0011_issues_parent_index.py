@@ -3,14 +3,14 @@
 The scope engine prices a parent by its children (`service.scope.parents`): each event of a
 flagged issue asks for its children, which without this index was a scan of the project's issues.
 
-Revision ID: 0011_parent
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-03 20:20:00
 """
 
 from alembic import op
 
-revision = "0011_parent"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
