@@ -4,7 +4,9 @@
 SMTP conversation under it. A 4xx reply or a dropped connection is temporary and retried with
 doubling waits; a 5xx reply, TLS or configuration problems fail at once with the server's reason.
 Recipients refused while others were accepted do not fail the send (the message went out); they
-are reported in `SendResult.refused`.
+are reported in `SendResult.refused`. A message whose final "." went out but whose reply never
+came (a timeout, a dropped connection) is not sent again: the server may well have queued it, and
+a client mailed twice is worse than a send we report as `unconfirmed`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from tenacity import (
@@ -24,6 +27,9 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer  # collections.abc.Buffer from Python 3.12
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +43,7 @@ class SendResult:
     ok: bool
     refused: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    unconfirmed: bool = False  # the message went out, its reply never came: not sent again
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,10 @@ class Mailer:
 
 class _Temporary(Exception):
     """A failure worth another attempt: a 4xx reply, or the connection failing or dropping."""
+
+
+class _Unanswered(Exception):
+    """The message went out (end of DATA) but no reply came: another attempt may mail it twice."""
 
 
 class _Permanent(Exception):
@@ -100,6 +111,11 @@ def send_message(
     except _Permanent as exc:
         log.error("smtp %s refused the message: %s", target, exc)
         return SendResult(ok=False, error=str(exc))
+    except _Unanswered as exc:
+        log.warning("smtp %s: no reply after the message went out; not sent again: %s", target, exc)
+        return SendResult(
+            ok=True, error=f"no reply after the message went out: {exc}", unconfirmed=True
+        )
     if isinstance(refused, SendResult):
         return refused  # tenacity gave up: `give_up`'s answer
     if refused:
@@ -141,28 +157,50 @@ def _send_once(
     msg: EmailMessage, target: _Target, context: ssl.SSLContext, timeout: float
 ) -> dict[str, str]:
     """One connection, one transaction; SMTP and socket errors sorted into temporary/permanent."""
+    smtp: _Session | None = None
     try:
         with _connect(target, context, timeout) as smtp:
             _authenticate(smtp, target, context)
             refused = smtp.send_message(msg)
     except smtplib.SMTPRecipientsRefused as exc:  # every recipient refused
         raise _refusals_error(exc.recipients) from exc
-    except smtplib.SMTPResponseException as exc:
+    except smtplib.SMTPResponseException as exc:  # a reply, even to the end of DATA: it is known
         raise _reply_error(exc.smtp_code, exc.smtp_error) from exc
     except smtplib.SMTPServerDisconnected as exc:
-        raise _Temporary(f"connection dropped: {exc}") from exc
+        raise _lost(smtp, f"connection dropped: {exc}") from exc
     # SMTPException is an OSError too, so it must be sorted out before the socket errors.
     except (smtplib.SMTPException, ssl.SSLError) as exc:  # no STARTTLS/AUTH, bad certificate
         raise _Permanent(f"{type(exc).__name__}: {exc}") from exc
     except OSError as exc:  # connection refused, reset, timed out
-        raise _Temporary(f"{type(exc).__name__}: {exc}") from exc
+        raise _lost(smtp, f"{type(exc).__name__}: {exc}") from exc
     return {address: _reason(code, text) for address, (code, text) in refused.items()}
 
 
-def _connect(target: _Target, context: ssl.SSLContext, timeout: float) -> smtplib.SMTP:
+class _Session(smtplib.SMTP):
+    """An SMTP connection that knows whether a message's final "." has gone out."""
+
+    body_sent = False
+
+    def send(self, s: Buffer | str) -> None:
+        super().send(s)
+        # Only the end of DATA ends so; no command does.
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.body_sent = True
+
+
+class _SSLSession(_Session, smtplib.SMTP_SSL):
+    pass
+
+
+def _lost(smtp: _Session | None, reason: str) -> Exception:
+    """A connection lost: worth another attempt, unless the message had already gone out."""
+    return _Unanswered(reason) if smtp is not None and smtp.body_sent else _Temporary(reason)
+
+
+def _connect(target: _Target, context: ssl.SSLContext, timeout: float) -> _Session:
     if target.scheme == "smtps":
-        return smtplib.SMTP_SSL(target.host, target.port, timeout=timeout, context=context)
-    return smtplib.SMTP(target.host, target.port, timeout=timeout)
+        return _SSLSession(target.host, target.port, timeout=timeout, context=context)
+    return _Session(target.host, target.port, timeout=timeout)
 
 
 def _authenticate(smtp: smtplib.SMTP, target: _Target, context: ssl.SSLContext) -> None:
