@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -150,14 +150,19 @@ def _text_table(
 
 @dataclass(frozen=True)
 class _Show:
-    """The digest's figures as text, through `reports.formats`, in one locale and currency."""
+    """The digest's figures as text, through `reports.formats`, in one locale and currency; its
+    issue keys as links to the Jira site the digest names."""
 
     locale: str
     currency: str
+    jira: str | None = None
 
     @classmethod
     def of(cls, d: Mapping[str, Any], locale: str | None) -> _Show:
-        return cls(formats.locale_of(d, locale), _clean(d.get("currency")))
+        return cls(formats.locale_of(d, locale), _clean(d.get("currency")), _jira_base(d))
+
+    def key(self, value: Any) -> IssueKey:
+        return IssueKey(value, self.jira)
 
     def money(self, value: Any, currency: str = "") -> str:
         return formats.money(_number(value), currency or self.currency, self.locale)
@@ -183,11 +188,49 @@ class _Show:
             return _clean(value)
 
 
+class IssueKey(str):
+    """An issue key as its table cell shows it, with the Jira page it links to (None when the
+    digest names no Jira site). A `str`, so the text tables pad and measure it like any cell."""
+
+    url: str | None
+
+    def __new__(cls, key: Any, jira_url: str | None) -> IssueKey:
+        made = super().__new__(cls, _clean(key))
+        made.url = f"{jira_url}/browse/{quote(made)}" if jira_url and made else None
+        return made
+
+
+def _jira_base(d: Mapping[str, Any]) -> str | None:
+    """The Jira site the builder put in the digest ("jira_url"), if it is a safe http(s) URL."""
+    base = _safe_link(d.get("jira_url"))
+    return base.rstrip("/") if base else None
+
+
+def _links(view: Mapping[str, Any]) -> list[IssueKey]:
+    """Every linked issue key the view shows, once, in the order a reader meets them: the
+    plain-text digest lists their Jira pages at its end."""
+    found: dict[str, IssueKey] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, IssueKey):
+            if value.url:
+                found.setdefault(str(value), value)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(view)
+    return list(found.values())
+
+
 def _view(d: Mapping[str, Any], show: _Show, audience: str = CLIENT) -> dict[str, Any]:
     if audience not in SECTIONS:
         raise ValueError(f"unknown audience {audience!r}: use {' or '.join(SECTIONS)}")
     sections = SECTIONS[audience]
-    view = {
+    view: dict[str, Any] = {
         "subject": subject(d, locale=show.locale),
         "project": _clean(d.get("project")),
         "client": _clean(d.get("client")) or _clean(d.get("project")),
@@ -202,7 +245,7 @@ def _view(d: Mapping[str, Any], show: _Show, audience: str = CLIENT) -> dict[str
         "blockers": _blockers(d.get("blockers") or [], show),
         "transitions": [
             [
-                _clean(t.get("key")),
+                show.key(t.get("key")),
                 _clip(t.get("summary")),
                 f"{_clean(t.get('from')) or _BLANK} → {_clean(t.get('to')) or _BLANK}",
                 show.date(t.get("at")),
@@ -214,7 +257,7 @@ def _view(d: Mapping[str, Any], show: _Show, audience: str = CLIENT) -> dict[str
             for r in d.get("risks") or []
         ],
         "questions": [
-            [_clean(q.get("key")), _clip(q.get("summary")), _days(q.get("age_days"))]
+            [show.key(q.get("key")), _clip(q.get("summary")), _days(q.get("age_days"))]
             for q in d.get("questions") or []
         ],
         "feedback": _feedback(d.get("feedback") or {}, show),
@@ -225,6 +268,7 @@ def _view(d: Mapping[str, Any], show: _Show, audience: str = CLIENT) -> dict[str
     for name in ("transitions", "risks", "questions"):
         if name not in sections:
             view[name] = []
+    view["links"] = _links(view)
     return view
 
 
@@ -238,7 +282,7 @@ def _decisions(changes: Sequence[Mapping[str, Any]], show: _Show) -> list[dict[s
         cost = _number(c.get("cost"))
         rows.append(
             {
-                "key": _clean(c.get("key")),
+                "key": show.key(c.get("key")),
                 "summary": _clip(c.get("summary")),
                 "price": "needs estimate" if cost is None else show.money(cost),
                 "hours": show.hours(c.get("hours")),
@@ -463,7 +507,7 @@ def _scope(s: Mapping[str, Any], show: _Show, *, internal: bool = False) -> dict
         ],
         "growth": [
             [
-                _clean(g.get("key")),
+                show.key(g.get("key")),
                 show.hours(g.get("from_hours")),
                 show.hours(g.get("to_hours")),
                 show.date(g.get("at")),
@@ -472,7 +516,7 @@ def _scope(s: Mapping[str, Any], show: _Show, *, internal: bool = False) -> dict
         ],
         "awaiting": [
             [
-                _clean(c.get("key")),
+                show.key(c.get("key")),
                 _clip(c.get("summary")),
                 NEEDS_ESTIMATE if _number(c.get("hours")) is None else show.hours(c.get("hours")),
                 NEEDS_ESTIMATE
@@ -514,7 +558,7 @@ def _change(c: Mapping[str, Any], show: _Show) -> list[str]:
         _number(c.get("schedule_days")),
     )
     return [
-        _clean(c.get("key")),
+        show.key(c.get("key")),
         _clip(c.get("summary")),
         _clean(c.get("issue_type")),
         NEEDS_ESTIMATE if hours is None else show.hours(hours),
@@ -576,7 +620,7 @@ def _blockers(items: Sequence[Mapping[str, Any]], show: _Show) -> dict[str, list
         chosen.sort(key=lambda b: -(b.get("age_days") or 0))
         return [
             [
-                _clean(b.get("key")),
+                show.key(b.get("key")),
                 _clip(b.get("summary")),
                 show.date(b.get("since")),
                 _days(b.get("age_days")),

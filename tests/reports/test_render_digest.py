@@ -315,3 +315,39 @@ def test_the_client_reads_plain_words_and_the_pm_gets_everything(digest: dict[st
 def test_an_unknown_audience_is_refused(digest: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="unknown audience 'boss'"):
         render_text(digest, audience="boss")
+
+
+# --- issue keys link to Jira -----------------------------------------------------------------
+
+JIRA = "https://acme.atlassian.net"
+
+
+def test_every_issue_key_in_the_html_links_to_its_jira_page_and_never_wraps(
+    digest: dict[str, Any],
+) -> None:
+    digest["jira_url"] = JIRA + "/"
+    html = render_html(digest, image_cids={}, audience="pm")
+    links = {a["href"]: a["style"] for t, a in tags(html) if t == "a"}
+    for key in ("ACME-131", "ACME-137", "ACME-118", "ACME-112", "ACME-141"):
+        assert "white-space:nowrap" in str(links[f"{JIRA}/browse/{key}"]), key
+    # A key is a link and nothing more: no bare key left in a table cell.
+    assert not re.search(r"<td[^>]*>ACME-\d+</td>", html)
+
+
+def test_the_text_lists_the_jira_page_of_every_key_it_shows(digest: dict[str, Any]) -> None:
+    digest["jira_url"] = JIRA
+    text = render_text(digest)
+    links = text[text.index("ISSUES IN JIRA") :]
+    assert re.search(rf"^ACME-131 +{JIRA}/browse/ACME-131$", links, re.M)
+    shown = set(re.findall(r"ACME-\d+", text[: text.index("ISSUES IN JIRA")]))
+    assert set(re.findall(r"^(ACME-\d+) ", links, re.M)) == shown
+
+
+@pytest.mark.parametrize("jira_url", [None, "javascript:alert(1)//", "ftp://acme.example"])
+def test_without_a_safe_jira_site_keys_are_plain_text(
+    digest: dict[str, Any], jira_url: str | None
+) -> None:
+    digest["jira_url"] = jira_url
+    html, text = render_html(digest, image_cids={}), render_text(digest)
+    assert "/browse/" not in html and "ISSUES IN JIRA" not in text
+    assert re.search(r"<td[^>]*>ACME-131</td>", html)
