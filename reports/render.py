@@ -486,12 +486,14 @@ def _scope(s: Mapping[str, Any], show: _Show, *, internal: bool = False) -> dict
     """The scope section; work logged on rejected changes is internal billing detail."""
     baseline, current = _number(s.get("baseline_hours")), _number(s.get("current_hours"))
     added = None if baseline is None or current is None else current - baseline
+    changes = [_change(c, show) for c in s.get("changes_this_week") or []]
     return {
         "baseline": show.hours(baseline),
         "current": show.hours(current),
         "added": show.hours(added),
         "sum": _scope_sum(s, show),
-        "changes": [_change(c, show) for c in s.get("changes_this_week") or []],
+        "changes": changes,
+        "compact": [_compact(c) for c in changes],
         "decisions": [
             [
                 label,
@@ -530,6 +532,24 @@ def _scope(s: Mapping[str, Any], show: _Show, *, internal: bool = False) -> dict
         if s.get("rejected_hours_logged") and internal
         else None,
     }
+
+
+@dataclass(frozen=True)
+class _TwoLines:
+    """A cell with a smaller second line under its text (the HTML's narrow tables)."""
+
+    text: str
+    detail: str
+
+
+def _compact(change: Sequence[str]) -> list[Any]:
+    """A scope change row in four columns for the HTML: the type, hours and schedule go under
+    the summary, so the table fits a 360 px phone with room left for the summary."""
+    key, summary, kind, hours, cost, days, decision = change
+    # "0.8 d" stays on one line; "needs estimate" may wrap.
+    hours, days = (t if t == NEEDS_ESTIMATE else t.replace(" ", "\u00a0") for t in (hours, days))
+    detail = f"{kind} · {hours}" + ("" if days == _BLANK else f" · schedule {days}")
+    return [key, _TwoLines(summary, detail), cost, decision]
 
 
 def _scope_sum(s: Mapping[str, Any], show: _Show) -> str | None:

@@ -187,6 +187,28 @@ def test_html_has_no_script_and_only_inline_styles(digest: dict[str, Any]) -> No
     assert names.isdisjoint({"script", "link", "style", "iframe", "form"})
 
 
+def test_html_is_a_fluid_table_layout_that_mail_clients_keep(digest: dict[str, Any]) -> None:
+    """Gmail drops <style> in some views and Outlook lays out with Word: the layout is tables,
+    each element carries its own inline style, and the one column is fluid up to 640 px with a
+    fixed-width table for Outlook (which ignores max-width) in a conditional comment."""
+    html = render_html(digest, image_cids={}, audience="pm")
+    squeezed = re.sub(r"\s+", "", html).lower()
+    for banned in ("display:flex", "display:grid", "display:inline-flex", "float:", "position:"):
+        assert banned not in squeezed, banned
+    found = tags(html)
+    for tag, attrs in found:
+        if tag in {"h1", "h2", "p", "th", "a"}:
+            assert "font-family:" in str(attrs.get("style")), (tag, attrs)
+        if tag in {"table", "td", "img"}:
+            assert attrs.get("style"), (tag, attrs)
+    assert [t for t, _ in found if t == "div"] == ["div"]  # only the hidden preview text
+    column = [a for t, a in found if t == "table" and "max-width:640px" in str(a.get("style"))]
+    assert len(column) == 1 and column[0]["width"] == "100%"
+    assert re.search(r"<!--\[if mso\]><table [^>]*width=\"640\"", html)
+    for _, attrs in (t for t in found if t[0] == "table"):
+        assert attrs.get("width") in {"100%", None} and attrs.get("cellpadding") == "0"
+
+
 # --- plain text ------------------------------------------------------------------------------
 
 
