@@ -15,10 +15,9 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
-
-from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -100,7 +99,14 @@ def subject(d: Mapping[str, Any], *, locale: str | None = None) -> str:
     if head.get("status"):
         status = _clean(head["status"])
         parts.append(show._(_STATUS_WORDS[status]) if status in _STATUS_WORDS else status)
-    if head["spent_pct"] is not None:
+    contract = (d.get("budget") or {}).get("contract") or {}
+    if contract.get("type") == "fixed_price":
+        # The client pays the price: the share delivered is their news, not the effort spent.
+        if contract.get("delivered") is not None:
+            parts.append(
+                show._("%(pct)s of the planned work delivered", pct=show.pct(contract["delivered"]))
+            )
+    elif head["spent_pct"] is not None:
         parts.append(show._("%(pct)s of budget used", pct=show.pct(head["spent_pct"])))
     parts.append(_changes_phrase(head, show))
     waiting = _waiting_items(head, show)
@@ -400,6 +406,7 @@ _REASONS = {
     "cost_over_budget": N_("the expected final cost is over the budget"),
     "finish_after_plan": N_("the likely finish is after the planned end"),
     "client_waiting": N_("something has waited on you for over a week"),
+    "over_allowance": N_("this month's work is over the retainer's allowance"),
 }
 
 
@@ -510,11 +517,26 @@ def _waiting_line(head: Mapping[str, Any], show: _Show) -> str:
     return show._("Waiting on you: %(items)s.", items=_and(items, show))
 
 
+def _money_lines(d: Mapping[str, Any], head: Mapping[str, Any], show: _Show) -> list[str]:
+    """The money news in the contract's own language: a fixed price is the price, the approved
+    change requests and the share delivered (the agency's effort against it is not the client's
+    news); a retainer leads with this month's allowance; time and materials with the expected
+    final cost against the budget."""
+    contract = (d.get("budget") or {}).get("contract") or {}
+    summary = _clean(contract.get("summary"))
+    if contract.get("type") == "fixed_price" and summary:
+        return [summary]
+    cost = _cost_line(head, show)
+    lines = [summary] if contract.get("type") == "retainer" and summary else []
+    return lines + ([cost] if cost else [])
+
+
 def _headline_lines(d: Mapping[str, Any], show: _Show) -> list[str]:
     """Bad news first: cost against budget, finish against plan, what waits on the client, then
     the week's scope changes."""
     head = _headline(d)
-    lines = [line for line in (_cost_line(head, show), _finish_line(head, show)) if line]
+    finish = _finish_line(head, show)
+    lines = _money_lines(d, head, show) + ([finish] if finish else [])
     lines.append(_waiting_line(head, show))
     changes = show._("%(changes)s this week.", changes=_changes_phrase(head, show))
     lines.append(changes[:1].upper() + changes[1:])
