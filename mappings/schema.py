@@ -40,6 +40,7 @@ from mappings.model import (
 from mappings.relations import Problem
 from mappings.values import (
     IS_TABLE,
+    ClientSections,
     Contract,
     Currency,
     CustomField,
@@ -219,6 +220,7 @@ class ProjectTable(Table):
     categories: NamedNumbers = Field(default_factory=dict)
     pm: Emails = Project.pm
     locale: LocaleName = Project.locale
+    client_sections: ClientSections = Project.client_sections
     contract: Contract = Project.contract
     retainer: RetainerTable | None = Field(default=None, validate_default=True)
     alerts: Percentages = Project.alerts

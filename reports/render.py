@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from mappings.model import CLIENT_SECTION_CHOICES, DEFAULT_CLIENT_SECTIONS
 from reports import charts, formats, i18n
 from reports.i18n import N_
 
@@ -44,17 +45,12 @@ _EVM_LABELS = (
     ("etc", N_("Estimate to complete (ETC)"), "money"),
     ("vac", N_("Variance at completion (VAC)"), "money"),
 )
-# Two audiences. The client's digest holds these sections (PRODUCT.md names no mapping key to
-# choose them, so this is the documented default: docs/digest-status.md); the PM's holds every
-# section, the earned-value table with its acronyms and the internal figures (work logged on
-# rejected changes).
+# Two audiences. The client's digest holds the sections its project's mapping chooses
+# (`client_sections`, by default these: docs/digest-status.md); the PM's holds every section, the
+# earned-value table with its acronyms and the internal figures (work logged on rejected changes).
 CLIENT, PM = "client", "pm"
-CLIENT_SECTIONS: tuple[str, ...] = (
-    "headline", "waiting_on_you", "budget", "scope", "milestones", "blockers", "feedback",
-)  # fmt: skip
-PM_SECTIONS: tuple[str, ...] = (
-    *CLIENT_SECTIONS, "transitions", "risks", "questions", "earned_value", "internal",
-)  # fmt: skip
+CLIENT_SECTIONS: tuple[str, ...] = DEFAULT_CLIENT_SECTIONS
+PM_SECTIONS: tuple[str, ...] = (*CLIENT_SECTION_CHOICES, "earned_value", "internal")
 SECTIONS = {CLIENT: CLIENT_SECTIONS, PM: PM_SECTIONS}
 CHARTS: tuple[str, ...] = ("burn", "scope")
 _CHART_MAKERS: dict[str, Callable[[Mapping[str, Any], str | None], bytes]] = {
@@ -274,6 +270,9 @@ def _view(d: Mapping[str, Any], show: _Show, audience: str = CLIENT) -> dict[str
     if audience not in SECTIONS:
         raise ValueError(f"unknown audience {audience!r}: use {' or '.join(SECTIONS)}")
     sections = SECTIONS[audience]
+    if audience == CLIENT and d.get("client_sections") is not None:
+        # The mapping's choice, never beyond what a client may see (mappings refuses the rest).
+        sections = tuple(s for s in d["client_sections"] if s in CLIENT_SECTION_CHOICES)
     view: dict[str, Any] = {
         "subject": subject(d, locale=show.locale),
         "lang": show.locale.split("_")[0],

@@ -21,6 +21,7 @@ CONTRACT = {  # PRODUCT.md "Digest JSON", plus the agreed additions
     "project", "client", "week", "period", "currency", "budget", "scope", "timeline", "blockers",
     "transitions", "risks", "questions", "feedback", "headline", "series",
     "locale",  # issue #14: the locale its sentences are written in, for the renderers
+    "client_sections",  # issue #15: the sections the mapping sends the client
 }  # fmt: skip
 
 
