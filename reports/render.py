@@ -401,6 +401,13 @@ def _changes_phrase(head: Mapping[str, Any], show: _Show) -> str:
 
 STATUS_COLOURS = {"on track": "#15803d", "at risk": "#b45309", "off track": "#b91c1c"}
 _STATUS_WORDS = {"on track": N_("on track"), "at risk": N_("at risk"), "off track": N_("off track")}
+# A milestone's status (`reports.timeline.milestone_status`); "done" in older digests.
+_MILESTONE_WORDS = {
+    **_STATUS_WORDS,
+    "released": N_("released"),
+    "late": N_("late"),
+    "done": N_("done"),
+}
 _REASONS = {
     "cost_over_budget": N_("the expected final cost is over the budget"),
     "finish_after_plan": N_("the likely finish is after the planned end"),
@@ -759,12 +766,17 @@ def _timeline(t: Mapping[str, Any], show: _Show) -> dict[str, Any]:
             [
                 _clean(m.get("name")),
                 show.date(m.get("due")),
-                _clean(m.get("status")) or _BLANK,
+                _milestone_status(m.get("status"), show),
                 show.date(m.get("forecast_p85")),
             ]
             for m in t.get("milestones") or []
         ],
     }
+
+
+def _milestone_status(value: Any, show: _Show) -> str:
+    status = _clean(value)
+    return show._(_MILESTONE_WORDS[status]) if status in _MILESTONE_WORDS else status or _BLANK
 
 
 def _unscheduled_note(
@@ -808,12 +820,13 @@ def _feedback(f: Mapping[str, Any], show: _Show) -> dict[str, Any]:
     last = f.get("last")
     said = None
     if last:
-        said = show._(
-            "On %(date)s you said you were happy (score %(score)s)"
+        when, score = show.date(last.get("at")), last.get("score")
+        said = (
+            show._("On %(date)s you said you were happy (score %(score)s)", date=when, score=score)
             if last.get("happy")
-            else "On %(date)s you said you were not happy (score %(score)s)",
-            date=show.date(last.get("at")),
-            score=last.get("score"),
+            else show._(
+                "On %(date)s you said you were not happy (score %(score)s)", date=when, score=score
+            )
         )
         comment = _clip(last.get("comment"), 200)
         said += f": “{comment}”" if comment else ""

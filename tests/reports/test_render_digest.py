@@ -279,20 +279,20 @@ def test_a_digest_with_nothing_in_it_still_renders() -> None:
 def test_the_digest_is_shown_in_its_own_locale(digest: dict[str, Any]) -> None:
     digest["locale"] = "de_DE"
     assert subject(digest) == (  # a header holds plain spaces only
-        "[ACME] Week 47: off track, 61 % of budget used, 3 scope changes (2.620 €, 1 needs "
-        "estimate), 3 decisions and 2 blockers waiting on you"
+        "[ACME] Woche 47: nicht im Plan, 61 % des Budgets verbraucht, 3 Umfangsänderungen "
+        "(2.620 €, 1 ohne Schätzung), 3 Entscheidungen und 2 Blockaden warten auf Sie"
     )
     text = render_text(digest)
-    assert "Week 47 progress report, 16. Nov. 2026 – 22. Nov. 2026" in text
+    assert "Fortschrittsbericht Woche 47, 16. Nov. 2026 – 22. Nov. 2026" in text
     assert (
-        "* Expected final cost 143.076,92\xa0€ against a budget of 122.040\xa0€: 21.036,92\xa0€ "
-        "over. Cost so far 74.400\xa0€ (61\xa0% of the budget)."
+        "* Erwartete Endkosten 143.076,92\xa0€ bei einem Budget von 122.040\xa0€: "
+        "21.036,92\xa0€ darüber. Bisherige Kosten 74.400\xa0€ (61\xa0% des Budgets)."
     ) in text
-    assert "Agreed scope 1.424 h; current scope 1.498 h (74 h added)." in text
-    assert "Awaiting your decision        3   40 h  3.400\xa0€" in text
+    assert "Vereinbarter Umfang 1.424 h; aktueller Umfang 1.498 h (74 h hinzugekommen)." in text
+    assert "Wartet auf Ihre Entscheidung           3     40 h  3.400\xa0€" in text
     html = render_html(digest, image_cids={}, audience="pm")
     assert "143.076,92\xa0€" in html and "-21.036,92\xa0€" in html and "0,85" in html
-    assert "Runs out at this pace" in html and "8. Jan. 2027" in html
+    assert "Aufgebraucht bei diesem Tempo" in html and "8. Jan. 2027" in html
 
 
 def test_a_locale_argument_wins_over_the_digests_own(digest: dict[str, Any]) -> None:
