@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from mappings.model import CLIENT_SECTION_CHOICES, DEFAULT_CLIENT_SECTIONS
 from reports import charts, formats, i18n
+from reports.budget import UNCATEGORISED
 from reports.i18n import N_
 
 # Every fixed text is English here and goes through the catalogue of the digest's locale
@@ -581,7 +582,7 @@ def _budget(b: Mapping[str, Any], show: _Show, *, pm: bool = False) -> dict[str,
         "rows": rows,
         "categories": [
             [
-                _clean(c.get("category")),
+                _category(c.get("category"), show),
                 show.money(c.get("budget")),
                 show.money(c.get("spent")),
                 _share(c.get("spent"), c.get("budget"), show),
@@ -598,6 +599,12 @@ def _budget(b: Mapping[str, Any], show: _Show, *, pm: bool = False) -> dict[str,
             if key in evm and pm
         ],
     }
+
+
+def _category(value: Any, show: _Show) -> str:
+    """A category is the mapping's own name, except the one the builder adds for the rest."""
+    name = _clean(value)
+    return show._(N_("Uncategorised")) if name == UNCATEGORISED else name
 
 
 def _scope(s: Mapping[str, Any], show: _Show, *, internal: bool = False) -> dict[str, Any]:
