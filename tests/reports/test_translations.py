@@ -13,7 +13,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from reports import formats, i18n
+from reports import charts, formats, i18n
 from reports.render import render_html, render_text, subject
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,3 +125,18 @@ def test_german_plurals_follow_the_count(german: dict[str, Any]) -> None:
     text = render_text(german)
     assert re.search(r"^ACME-131 .* 1 Tag  ", text, re.M)
     assert "1 blockierter Punkt, den nur Sie lösen können" in text
+
+
+def test_the_charts_of_a_german_digest_have_german_legends_and_alt_text(
+    german: dict[str, Any],
+) -> None:
+    burn, scope = charts.burn_figure(german), charts.scope_figure(german)
+    legends = {
+        t.get_text() for fig in (burn, scope) for legend in fig.legends for t in legend.texts
+    }
+    assert {"Plan", "Ausgegeben", "Budget", "Vereinbart (Basis)", "Aktueller Umfang"} <= legends
+    html = render_html(german, image_cids={"burn": "b@x", "scope": "s@x"})
+    assert (
+        'alt="1.360\u00a0€ von 122.040\u00a0€ ausgegeben; bei diesem Tempo ist das Budget am '
+        in html
+    )
