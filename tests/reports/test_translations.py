@@ -95,7 +95,7 @@ def german() -> dict[str, Any]:
 
 def test_a_german_digest_reads_german_words_numbers_and_dates(german: dict[str, Any]) -> None:
     text = render_text(german)
-    assert "Voraussichtliches Ende 5. Dez. 2027 (85 % Sicherheit)" in text
+    assert "Voraussichtliches Ende 5. Dez. 2027 (85\u00a0% Sicherheit)" in text
     # Babel's German puts a no-break space before the sign, so "€" never starts a line.
     assert re.search(r"^Bisherige Kosten +1\.360\u00a0€$", text, re.M)
     assert re.search(r"^Erwartete Endkosten +143\.076,92\u00a0€$", text, re.M)

@@ -86,7 +86,7 @@ def test_the_demo_writes_a_german_digest_and_links_issue_keys_to_jira(demo_out):
     assert text.startswith("Beta GmbH · CARE\nFortschrittsbericht Woche 47, 16. Nov. 2026")
     assert "Dieser Monat (Nov. 2026): 13 h von 25 h verbraucht" in text
     assert re.search(r"^Bisherige Kosten +2\.342,50\u00a0€$", text, re.M)
-    assert "Voraussichtliches Ende 18. Mai 2027 (85 % Sicherheit)" in text
+    assert "Voraussichtliches Ende 18. Mai 2027 (85\u00a0% Sicherheit)" in text
     assert "Erwartete Endkosten" in text and "Nicht zugeordnet" in text
     assert '<html lang="de">' in html and "Sind Sie mit dem Fortschritt" in html
     for english in ("Cost so far", "Waiting on you", "progress report"):
