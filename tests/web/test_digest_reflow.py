@@ -48,13 +48,23 @@ MONEY = "td[style*='text-align:right']"
 
 
 @pytest.fixture(scope="module")
-def digest_url() -> Iterator[str]:
-    """The sample digest (the demo's figures, charts embedded) with its keys linked to Jira."""
+def served() -> Iterator[str]:
+    """The sample digest (the demo's figures, charts embedded) with its keys linked to Jira, in
+    English (/digest.html) and in German (/digest-de.html), whose words run longer."""
     digest = json.loads(SAMPLE.read_text(encoding="utf-8"))
     digest["jira_url"] = "https://acme.atlassian.net"
-    page = render_html(digest).encode()
-    with serve_pages({"/digest.html": ("text/html; charset=utf-8", page)}) as base:
-        yield f"{base}/digest.html"
+    pages = {
+        "/digest.html": render_html(digest).encode(),
+        "/digest-de.html": render_html(digest, locale="de_DE").encode(),
+    }
+    html = "text/html; charset=utf-8"
+    with serve_pages({path: (html, page) for path, page in pages.items()}) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def digest_url(served: str) -> str:
+    return f"{served}/digest.html"
 
 
 @pytest.fixture(params=WIDTHS, ids=lambda w: f"{w}px")
@@ -110,3 +120,12 @@ def test_the_headline_and_every_amount_are_shown_whole(page: tuple[Any, int]) ->
         MONEY,
     )
     assert "€74,400" in amounts
+
+
+def test_the_german_digest_fits_a_phone_too(page: tuple[Any, int], served: str) -> None:
+    driver, width = page
+    driver.get(f"{served}/digest-de.html")
+    assert "Bisherige Kosten" in driver.page_source
+    scroll = driver.execute_script("return document.documentElement.scrollWidth")
+    assert scroll <= width, f"the German digest scrolls sideways by {scroll - width}px"
+    assert driver.execute_script(CUT_OFF.replace("arguments[0]", repr(MONEY))) == []
