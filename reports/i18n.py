@@ -15,12 +15,13 @@ from io import BytesIO
 from pathlib import Path
 
 from babel import Locale
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "messages"
+# The texts are written in English: an English digest reads them as they are, without parsing a
+# catalogue (the JSON digest of an English project then pays nothing for translations).
+SOURCE_LANGUAGE = "en"
 
 
 def catalogue_path(language: str) -> Path:
@@ -31,9 +32,12 @@ def catalogue_path(language: str) -> Path:
 def translations(locale: str) -> NullTranslations:
     """The translations for `locale` ("de_DE"); English (the msgids themselves) when its
     language has no catalogue."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     language = Locale.parse(locale).language
     path = catalogue_path(language)
-    if not path.exists():
+    if language == SOURCE_LANGUAGE or not path.exists():
         return NullTranslations()
     with path.open("rb") as po:
         catalogue = read_po(po, locale=language, domain=DOMAIN)
