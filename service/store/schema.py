@@ -122,6 +122,7 @@ issues = Table(
     Column("event_ts", BigInteger, nullable=False, server_default="0"),  # newest event applied, ms
     Index("ix_issues_project_key", "project_key"),
     Index("ix_issues_key", "key"),
+    Index("ix_issues_parent_id", "parent_id"),  # a parent's children (`service.scope.parents`)
 )
 
 # Every status change with its time, from changelogs (creating an issue is not a transition).
