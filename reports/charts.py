@@ -21,7 +21,7 @@ from matplotlib.dates import AutoDateLocator, num2date
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter
 
-from reports import formats
+from reports import formats, i18n
 
 # 552 CSS pixels wide in the e-mail, drawn at about twice that so it stays sharp on high-density
 # screens. Text is sized for the column, not the canvas: 10 pt at 200 dpi is ~28 px drawn, ~13 px
@@ -63,15 +63,18 @@ def burn_figure(d: Mapping[str, Any], locale: str | None = None) -> Figure:
     spent = _numbers(series.get("spent_cum"), len(dates))
     planned = _numbers(series.get("planned_cum"), len(dates))
     budget = _numbers(series.get("budget_total"), len(dates))
-    if not dates or all(math.isnan(v) for v in spent + planned):
-        return _no_data()
     lang = formats.locale_of(d, locale)
+    if not dates or all(math.isnan(v) for v in spent + planned):
+        return _no_data(lang)
+    t = i18n.texts(lang)
 
     fig, ax = _figure()
-    ax.plot(dates, planned, color=_PLAN, linestyle="--", linewidth=1.5, label="Plan")
-    ax.plot(dates, spent, color=_ACTUAL, linewidth=2.2, marker="o", markersize=3, label="Spent")
-    ax.step(dates, budget, where="post", color=_BUDGET, linewidth=1.2, label="Budget")
-    _mark_runway(ax, d, dates, spent)
+    ax.plot(dates, planned, color=_PLAN, linestyle="--", linewidth=1.5, label=t._("Plan"))
+    ax.plot(
+        dates, spent, color=_ACTUAL, linewidth=2.2, marker="o", markersize=3, label=t._("Spent")
+    )
+    ax.step(dates, budget, where="post", color=_BUDGET, linewidth=1.2, label=t._("Budget"))
+    _mark_runway(ax, d, dates, spent, t)
     span = _plan_span(d, dates)
     _mark_forecast(ax, d, span, lang)
     _finish(fig, ax, formats.currency_symbol(d.get("currency") or "", lang), lang)
@@ -86,12 +89,15 @@ def scope_figure(d: Mapping[str, Any], locale: str | None = None) -> Figure:
     dates = _dates(series.get("week_end"))
     baseline = _numbers(series.get("baseline_hours"), len(dates))
     current = _numbers(series.get("current_hours"), len(dates))
-    if not dates or all(math.isnan(v) for v in baseline + current):
-        return _no_data()
     lang = formats.locale_of(d, locale)
+    if not dates or all(math.isnan(v) for v in baseline + current):
+        return _no_data(lang)
+    t = i18n.texts(lang)
 
     fig, ax = _figure()
-    ax.plot(dates, baseline, color=_PLAN, linestyle="--", linewidth=1.5, label="Agreed (baseline)")
+    ax.plot(
+        dates, baseline, color=_PLAN, linestyle="--", linewidth=1.5, label=t._("Agreed (baseline)")
+    )
     ax.plot(
         dates,
         current,
@@ -99,7 +105,7 @@ def scope_figure(d: Mapping[str, Any], locale: str | None = None) -> Figure:
         linewidth=2.2,
         marker="o",
         markersize=3,
-        label="Current scope",
+        label=t._("Current scope"),
     )
     ax.fill_between(
         dates,
@@ -109,7 +115,7 @@ def scope_figure(d: Mapping[str, Any], locale: str | None = None) -> Figure:
         color=_ACTUAL,
         alpha=0.12,
         interpolate=True,
-        label="Added",
+        label=t._("Added"),
     )
     _finish(fig, ax, "h", lang)
     # From zero, so that +8 % looks like 8 %; the shaded gap and the table carry the detail.
@@ -154,7 +160,9 @@ def _finish(fig: Figure, ax: Any, unit: str, locale: str) -> None:
     fig.legend(fontsize=_TEXT_PT, frameon=False, loc="outside lower center", ncols=3)
 
 
-def _mark_runway(ax: Any, d: Mapping[str, Any], dates: list[date], spent: list[float]) -> None:
+def _mark_runway(
+    ax: Any, d: Mapping[str, Any], dates: list[date], spent: list[float], t: i18n.Texts
+) -> None:
     """A dotted line from the last actual figure to the day the budget runs out at this pace."""
     budget = d.get("budget") or {}
     runway = _date(budget.get("runway_date"))
@@ -169,7 +177,7 @@ def _mark_runway(ax: Any, d: Mapping[str, Any], dates: list[date], spent: list[f
         color=_ACTUAL,
         linestyle=":",
         linewidth=1.4,
-        label="At this pace",
+        label=t._("At this pace"),
     )
 
 
@@ -192,6 +200,7 @@ def _mark_forecast(ax: Any, d: Mapping[str, Any], span: tuple[date, date], local
     A finish beyond the chart's edge is an arrow at the edge with its date, so the reader sees
     both the spending and how far off the finish is.
     """
+    t = i18n.texts(locale)
     timeline = d.get("timeline") or {}
     forecast = timeline.get("forecast") or {}
     p50, p85, p95 = (_date(forecast.get(k)) for k in ("p50", "p85", "p95"))
@@ -199,14 +208,14 @@ def _mark_forecast(ax: Any, d: Mapping[str, Any], span: tuple[date, date], local
         ax.axvspan(max(p50, span[0]), min(p95, span[1]), color=_FORECAST, alpha=0.12, linewidth=0)
     end = _date(timeline.get("end"))
     if end is not None:
-        ax.axvline(end, color=_PLAN, linewidth=0.8, linestyle="-.", label="Planned end")
+        ax.axvline(end, color=_PLAN, linewidth=0.8, linestyle="-.", label=t._("Planned end"))
     if p85 is None:
         return
     if p85 <= span[1]:
-        ax.axvline(p85, color=_FORECAST, linewidth=1.6, label="Forecast finish (85%)")
+        ax.axvline(p85, color=_FORECAST, linewidth=1.6, label=t._("Forecast finish (85%)"))
         return
     ax.annotate(
-        f"Forecast finish {formats.date(p85, locale)} \u2192",
+        t._("Forecast finish %(date)s", date=formats.date(p85, locale)) + " \u2192",
         xy=(0.99, 0.06),
         xycoords="axes fraction",
         ha="right",
@@ -217,10 +226,18 @@ def _mark_forecast(ax: Any, d: Mapping[str, Any], span: tuple[date, date], local
     )
 
 
-def _no_data() -> Figure:
+def _no_data(locale: str) -> Figure:
     fig = Figure(figsize=_EMPTY_SIZE_INCHES, dpi=100)
     FigureCanvasAgg(fig)
-    fig.text(0.5, 0.5, "No data yet", ha="center", va="center", fontsize=11, color=_PLAN)
+    fig.text(
+        0.5,
+        0.5,
+        i18n.texts(locale)._("No data yet"),
+        ha="center",
+        va="center",
+        fontsize=11,
+        color=_PLAN,
+    )
     return fig
 
 

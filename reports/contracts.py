@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from mappings.model import Mapping, Project
-from reports import formats
+from reports import formats, i18n
 from reports.budget import billable, worklog_money
 from reports.frames import Frames, utc
 from reports.period import Period
@@ -57,15 +57,26 @@ def calculate_contract(
 ) -> dict[str, Any]:
     """The contract's section of the digest: its type, its figures and one plain sentence."""
     m = _money_in(project, locale)
+    t = i18n.texts(locale)
     if project.contract == "retainer":
         return _retainer(frames, mapping, project, period, locale)
     if project.contract == "fixed_price":
         price, extra = budget["total"], budget["total"] - project.budget
         delivered = None if delivered_share is None else delivered_share * 100
-        summary = f"Fixed price {m(price)}"
-        summary += f", including {m(extra)} of approved change requests" if extra > 0 else ""
+        summary = (
+            t._(
+                "Fixed price %(price)s, including %(extra)s of approved change requests",
+                price=m(price),
+                extra=m(extra),
+            )
+            if extra > 0
+            else t._("Fixed price %(price)s", price=m(price))
+        )
         summary += (
-            f"; {formats.percent(delivered, locale)} of the planned work delivered."
+            t._(
+                "; %(pct)s of the planned work delivered.",
+                pct=formats.percent(delivered, locale),
+            )
             if delivered is not None
             else "."
         )
@@ -77,8 +88,12 @@ def calculate_contract(
             "summary": summary,
         }
     pct = formats.percent(budget["burn_pct"], locale) if budget["burn_pct"] is not None else None
-    summary = f"{m(budget['spent'])} of the {m(budget['total'])} cap billed"
-    summary += f" ({pct}); {m(budget['remaining'])} left." if pct else "."
+    summary = t._(
+        "%(spent)s of the %(cap)s cap billed", spent=m(budget["spent"]), cap=m(budget["total"])
+    )
+    summary += (
+        t._(" (%(pct)s); %(left)s left.", pct=pct, left=m(budget["remaining"])) if pct else "."
+    )
     return {"type": "time_and_materials", "summary": summary}
 
 
@@ -129,19 +144,24 @@ def _retainer(
         if in_hours
         else (lambda v: formats.money(v, project.currency, locale))
     )
-    summary = "No month of the retainer has begun."
+    t = i18n.texts(locale)
+    summary = t._("No month of the retainer has begun.")
     if this is not None:
         month_name = formats.date(date.fromisoformat(this["month"] + "-01"), locale, "month_year")
-        summary = (
-            f"This month ({month_name}): {show(this['used'])} of "
-            f"{show(this['allowance'] + this['carried_in'])} used"
+        summary = t._(
+            "This month (%(month)s): %(used)s of %(available)s used",
+            month=month_name,
+            used=show(this["used"]),
+            available=show(this["allowance"] + this["carried_in"]),
         )
         if this["carried_in"]:
-            summary += f" (including {show(this['carried_in'])} carried over)"
+            summary += t._(
+                " (including %(carried)s carried over)", carried=show(this["carried_in"])
+            )
         summary += (
-            f"; {show(this['left'])} left."
+            t._("; %(left)s left.", left=show(this["left"]))
             if this["left"] >= 0
-            else f"; {show(-this['left'])} over the allowance."
+            else t._("; %(over)s over the allowance.", over=show(-this["left"]))
         )
     return {
         "type": "retainer",

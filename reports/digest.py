@@ -107,14 +107,16 @@ def build_digest(
     *,
     rng_seed: int = 7,
     feedback_link: str | None = None,
-    locale: str = formats.DEFAULT_LOCALE,
+    locale: str | None = None,
     as_of: datetime | None = None,
 ) -> dict[str, Any]:
-    """The digest of one project and ISO week. `locale` is the one its sentences (EVM
-    explanations, risks) are written in; it is kept under "locale" so the renderers show the
-    tables in the same one. `as_of` is the moment a mid-week preview is built ("now"): ages are
-    measured to it when it comes before the period's end."""
+    """The digest of one project and ISO week. `locale` (by default the project's mapping key
+    `locale`) is the one its sentences (EVM explanations, risks) are written in; it is kept
+    under "locale" so the renderers show the tables and fixed texts in the same one. `as_of` is
+    the moment a mid-week preview is built ("now"): ages are measured to it when it comes before
+    the period's end."""
     project = _project(mapping, project_key)
+    locale = locale or project.locale
     period = replace(period_for(week, project.digest.tz), now=as_of)
     end = utc(period.end_utc)
 

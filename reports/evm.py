@@ -16,15 +16,16 @@ from typing import Any
 import pandas as pd
 
 from mappings.model import Project
-from reports import formats
+from reports import formats, i18n
+from reports.i18n import N_
 from reports.period import Period, zone
 
 # How a currency is named in a sentence; others are named by their code.
 CURRENCY_WORDS = {
-    "EUR": ("euro", "euros"),
-    "USD": ("dollar", "dollars"),
-    "GBP": ("pound", "pounds"),
-    "CHF": ("franc", "francs"),
+    "EUR": (N_("euro"), N_("euros")),
+    "USD": (N_("dollar"), N_("dollars")),
+    "GBP": (N_("pound"), N_("pounds")),
+    "CHF": (N_("franc"), N_("francs")),
 }
 
 
@@ -99,23 +100,35 @@ def calculate_evm(
 def _contract_words(f: dict[str, Any], project: Project, locale: str) -> dict[str, str]:
     """The sentences a fixed price or a retainer says differently from a capped budget."""
     m = partial(formats.money, currency=project.currency, locale=locale)
+    t = i18n.texts(locale)
     if project.contract == "fixed_price":
         eac = f["eac"]
         return {
-            "bac": f"The fixed price, including approved change requests, is {m(f['bac'])}.",
-            "ac": f"Work worth {m(f['ac'])} at the agreed rates has been done so far.",
+            "bac": t._(
+                "The fixed price, including approved change requests, is %(bac)s.", bac=m(f["bac"])
+            ),
+            "ac": t._("Work worth %(ac)s at the agreed rates has been done so far.", ac=m(f["ac"])),
             "eac": (
-                f"At the efficiency so far, the whole scope takes work worth {m(eac)}; "
-                f"the price stays {m(f['bac'])}."
+                t._(
+                    "At the efficiency so far, the whole scope takes work worth %(eac)s; the "
+                    "price stays %(bac)s.",
+                    eac=m(eac),
+                    bac=m(f["bac"]),
+                )
                 if eac is not None
-                else "The work the whole scope takes cannot be forecast yet; the price stays "
-                f"{m(f['bac'])}."
+                else t._(
+                    "The work the whole scope takes cannot be forecast yet; the price stays "
+                    "%(bac)s.",
+                    bac=m(f["bac"]),
+                )
             ),
         }
     if project.contract == "retainer":
         return {
-            "bac": f"The retainer's budget for the term, including approved changes, is "
-            f"{m(f['bac'])}.",
+            "bac": t._(
+                "The retainer's budget for the term, including approved changes, is %(bac)s.",
+                bac=m(f["bac"]),
+            ),
         }
     return {}
 
@@ -124,44 +137,57 @@ def explain(
     f: dict[str, Any], currency: str, locale: str = formats.DEFAULT_LOCALE
 ) -> dict[str, str]:
     """One plain sentence per figure, with the figures rounded as the digest shows them."""
-    one, many = CURRENCY_WORDS.get(currency, (currency, currency))
+    t = i18n.texts(locale)
+    one, many = (t._(word) for word in CURRENCY_WORDS.get(currency, (currency, currency)))
     m = partial(formats.money, currency=currency, locale=locale)
     cpi, spi, eac = f["cpi"], f["spi"], f["eac"]
     return {
-        "bac": f"The budget, including approved changes, is {m(f['bac'])}.",
-        "pv": f"By the end of this week, {m(f['pv'])} worth of work was planned to be done.",
-        "ev": f"Work worth {m(f['ev'])} of the plan has been delivered.",
-        "ac": f"{m(f['ac'])} has been spent so far.",
+        "bac": t._("The budget, including approved changes, is %(bac)s.", bac=m(f["bac"])),
+        "pv": t._(
+            "By the end of this week, %(pv)s worth of work was planned to be done.", pv=m(f["pv"])
+        ),
+        "ev": t._("Work worth %(ev)s of the plan has been delivered.", ev=m(f["ev"])),
+        "ac": t._("%(ac)s has been spent so far.", ac=m(f["ac"])),
         "cpi": (
-            f"For every {one} spent, {formats.number(cpi, locale, 2)} {many} of planned work "
-            "was delivered."
+            t._(
+                "For every %(one)s spent, %(cpi)s %(many)s of planned work was delivered.",
+                one=one,
+                cpi=formats.number(cpi, locale, 2),
+                many=many,
+            )
             if cpi is not None
-            else "Cost efficiency cannot be measured yet: nothing has been spent."
+            else t._("Cost efficiency cannot be measured yet: nothing has been spent.")
         ),
         "spi": (
-            f"Work is being delivered at {formats.number(spi, locale, 2)} times the planned pace."
+            t._(
+                "Work is being delivered at %(spi)s times the planned pace.",
+                spi=formats.number(spi, locale, 2),
+            )
             if spi is not None
-            else "Schedule efficiency cannot be measured yet: no work was planned by now."
+            else t._("Schedule efficiency cannot be measured yet: no work was planned by now.")
         ),
         "eac": (
-            f"At the cost efficiency so far, the whole project will cost {m(eac)}."
+            t._("At the cost efficiency so far, the whole project will cost %(eac)s.", eac=m(eac))
             if eac is not None
-            else "The final cost cannot be forecast until delivered work can be compared with "
-            "spending."
+            else t._(
+                "The final cost cannot be forecast until delivered work can be compared with "
+                "spending."
+            )
         ),
         "etc": (
-            f"Finishing the remaining work is expected to cost {m(f['etc'])} more."
+            t._("Finishing the remaining work is expected to cost %(etc)s more.", etc=m(f["etc"]))
             if f["etc"] is not None
-            else "The cost of the remaining work cannot be forecast yet."
+            else t._("The cost of the remaining work cannot be forecast yet.")
         ),
-        "vac": _explain_vac(f["vac"], m),
+        "vac": _explain_vac(f["vac"], m, t),
     }
 
 
-def _explain_vac(vac: float | None, m: Callable[[float], str]) -> str:
+def _explain_vac(vac: float | None, m: Callable[[float], str], t: i18n.Texts) -> str:
     if vac is None:
-        return "Whether the project will end over or under budget cannot be forecast yet."
+        return t._("Whether the project will end over or under budget cannot be forecast yet.")
     if round(vac, 2) == 0:
-        return "The project is forecast to end exactly on budget."
-    side = "under" if vac > 0 else "over"
-    return f"The project is forecast to end {m(abs(vac))} {side} budget."
+        return t._("The project is forecast to end exactly on budget.")
+    if vac > 0:
+        return t._("The project is forecast to end %(gap)s under budget.", gap=m(vac))
+    return t._("The project is forecast to end %(gap)s over budget.", gap=m(-vac))

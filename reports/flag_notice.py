@@ -16,22 +16,33 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
+from jinja2 import Template
+
 from reports.render import _clean, _decisions, _env, _safe_link, _Show
 
 
 def notice_subject(notice: Mapping[str, Any]) -> str:
     """`[ACME] 2 new scope changes await your decision`: one line, whatever the data holds."""
-    count = len(_changes(notice, _Show.of(notice, None)))
-    what = "1 new scope change awaits" if count == 1 else f"{count} new scope changes await"
-    return _clean(f"[{_clean(notice.get('project'))}] {what} your decision")
+    show = _Show.of(notice, None)
+    what = show.ngettext(
+        "%(num)s new scope change awaits your decision",
+        "%(num)s new scope changes await your decision",
+        len(_changes(notice, show)),
+    )
+    return _clean(f"[{_clean(notice.get('project'))}] {what}")
 
 
 def render_notice_text(notice: Mapping[str, Any]) -> str:
-    return _env.get_template("flag_notice.txt").render(v=_view(notice))
+    return _template(notice, "flag_notice.txt").render(v=_view(notice))
 
 
 def render_notice_html(notice: Mapping[str, Any]) -> str:
-    return _env.get_template("flag_notice.html").render(v=_view(notice))
+    return _template(notice, "flag_notice.html").render(v=_view(notice))
+
+
+def _template(notice: Mapping[str, Any], name: str) -> Template:
+    """The template with the catalogue of the notice's locale, as the digest's."""
+    return _env(_Show.of(notice, None).locale).get_template(name)
 
 
 def notice_message(
@@ -61,6 +72,7 @@ def _view(notice: Mapping[str, Any]) -> dict[str, Any]:
     show = _Show.of(notice, None)
     day = notice.get("day")
     return {
+        "lang": show.locale.split("_")[0],
         "subject": notice_subject(notice),
         "project": _clean(notice.get("project")),
         "client": _clean(notice.get("client")) or _clean(notice.get("project")),

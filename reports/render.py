@@ -15,27 +15,36 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from mappings.model import CLIENT_SECTION_CHOICES, DEFAULT_CLIENT_SECTIONS
-from reports import charts, formats
+from reports import charts, formats, i18n
+from reports.budget import UNCATEGORISED
+from reports.i18n import N_
 
-NEEDS_ESTIMATE = "needs estimate"
+# Every fixed text is English here and goes through the catalogue of the digest's locale
+# (`reports.i18n`); N_ marks a text kept in a table, translated where it is shown.
+NEEDS_ESTIMATE = N_("needs estimate")
 _BLANK = formats.BLANK
-_DECISIONS = {"pending": "awaiting your decision", "approved": "approved", "rejected": "rejected"}
+_DECISIONS = {
+    "pending": N_("awaiting your decision"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+}
 _EVM_LABELS = (
-    ("bac", "Budget at completion (BAC)", "money"),
-    ("pv", "Planned value to date (PV)", "money"),
-    ("ev", "Earned value to date (EV)", "money"),
-    ("ac", "Actual cost to date (AC)", "money"),
-    ("cpi", "Cost performance index (CPI)", "ratio"),
-    ("spi", "Schedule performance index (SPI)", "ratio"),
-    ("eac", "Estimate at completion (EAC)", "money"),
-    ("etc", "Estimate to complete (ETC)", "money"),
-    ("vac", "Variance at completion (VAC)", "money"),
+    ("bac", N_("Budget at completion (BAC)"), "money"),
+    ("pv", N_("Planned value to date (PV)"), "money"),
+    ("ev", N_("Earned value to date (EV)"), "money"),
+    ("ac", N_("Actual cost to date (AC)"), "money"),
+    ("cpi", N_("Cost performance index (CPI)"), "ratio"),
+    ("spi", N_("Schedule performance index (SPI)"), "ratio"),
+    ("eac", N_("Estimate at completion (EAC)"), "money"),
+    ("etc", N_("Estimate to complete (ETC)"), "money"),
+    ("vac", N_("Variance at completion (VAC)"), "money"),
 )
 # Two audiences. The client's digest holds the sections its project's mapping chooses
 # (`client_sections`, by default these: docs/digest-status.md); the PM's holds every section, the
@@ -50,15 +59,25 @@ _CHART_MAKERS: dict[str, Callable[[Mapping[str, Any], str | None], bytes]] = {
     "scope": charts.scope_chart,
 }
 
-_env = Environment(
-    loader=PackageLoader("reports", "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
-    undefined=StrictUndefined,  # a misspelt name in a template fails the tests, not a client
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-_env.globals["needs_estimate"] = NEEDS_ESTIMATE
+
+@lru_cache(maxsize=16)
+def _env(locale: str) -> Environment:
+    """The templates with the catalogue of `locale` installed: one environment per locale, as
+    Jinja's i18n extension keeps the translations on the environment."""
+    env = Environment(
+        loader=PackageLoader("reports", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=StrictUndefined,  # a misspelt name in a template fails the tests, not a client
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    # newstyle: `_("Approve %(key)s", key=k)` escapes the value, never the translation.
+    translations = i18n.translations(locale)
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["needs_estimate"] = i18n.texts(locale)._(NEEDS_ESTIMATE)
+    return env
 
 
 # --- the three outputs ----------------------------------------------------------------------
@@ -75,19 +94,23 @@ def subject(d: Mapping[str, Any], *, locale: str | None = None) -> str:
     head = _headline(d)
     parts: list[str] = []
     if head.get("status"):
-        parts.append(_clean(head["status"]))
+        status = _clean(head["status"])
+        parts.append(show._(_STATUS_WORDS[status]) if status in _STATUS_WORDS else status)
     contract = (d.get("budget") or {}).get("contract") or {}
     if contract.get("type") == "fixed_price":
         # The client pays the price: the share delivered is their news, not the effort spent.
         if contract.get("delivered") is not None:
-            parts.append(f"{show.pct(contract['delivered'])} of the planned work delivered")
+            parts.append(
+                show._("%(pct)s of the planned work delivered", pct=show.pct(contract["delivered"]))
+            )
     elif head["spent_pct"] is not None:
-        parts.append(f"{show.pct(head['spent_pct'])} of budget used")
+        parts.append(show._("%(pct)s of budget used", pct=show.pct(head["spent_pct"])))
     parts.append(_changes_phrase(head, show))
-    waiting = _waiting_items(head)
+    waiting = _waiting_items(head, show)
     if waiting:
-        parts.append(" and ".join(waiting) + " waiting on you")
-    text = f"[{_clean(d.get('project'))}] {_week_label(d.get('week'))}: " + ", ".join(parts)
+        parts.append(show._("%(items)s waiting on you", items=_and(waiting, show)))
+    week = _week_label(d.get("week"), show)
+    text = f"[{_clean(d.get('project'))}] {week}: " + show._(", ").join(parts)
     # A header must stay one line whatever the data holds: that is what stops header injection.
     return _clean(text)
 
@@ -108,13 +131,14 @@ def render_html(
     show = _Show.of(d, locale)
     view = _view(d, show, audience)
     view["charts"] = _chart_sources(d, image_cids, show.locale)
-    return _env.get_template("digest.html").render(v=view)
+    return _env(show.locale).get_template("digest.html").render(v=view)
 
 
 def render_text(d: Mapping[str, Any], *, locale: str | None = None, audience: str = CLIENT) -> str:
     """The plain-text twin of the HTML, with aligned columns."""
-    view = _view(d, _Show.of(d, locale), audience)
-    return _env.get_template("digest.txt").render(v=view, table=_text_table)
+    show = _Show.of(d, locale)
+    view = _view(d, show, audience)
+    return _env(show.locale).get_template("digest.txt").render(v=view, table=_text_table)
 
 
 def _text_table(
@@ -151,14 +175,35 @@ def _text_table(
 
 @dataclass(frozen=True)
 class _Show:
-    """The digest's figures as text, through `reports.formats`, in one locale and currency."""
+    """The digest's figures as text, through `reports.formats`, in one locale and currency; its
+    issue keys as links to the Jira site the digest names."""
 
     locale: str
     currency: str
+    jira: str | None = None
 
     @classmethod
     def of(cls, d: Mapping[str, Any], locale: str | None) -> _Show:
-        return cls(formats.locale_of(d, locale), _clean(d.get("currency")))
+        return cls(formats.locale_of(d, locale), _clean(d.get("currency")), _jira_base(d))
+
+    def key(self, value: Any) -> IssueKey:
+        return IssueKey(value, self.jira)
+
+    def _(self, message: str, **values: object) -> str:
+        return i18n.texts(self.locale)._(message, **values)
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: object) -> str:
+        return i18n.texts(self.locale).ngettext(singular, plural, n, **values)
+
+    @property
+    def needs_estimate(self) -> str:
+        return self._(NEEDS_ESTIMATE)
+
+    def days(self, value: Any) -> str:
+        """An age in whole days: "1 day", "12 days"."""
+        if value is None:
+            return _BLANK
+        return self.ngettext("%(num)s day", "%(num)s days", int(value))
 
     def money(self, value: Any, currency: str = "") -> str:
         return formats.money(_number(value), currency or self.currency, self.locale)
@@ -184,6 +229,44 @@ class _Show:
             return _clean(value)
 
 
+class IssueKey(str):
+    """An issue key as its table cell shows it, with the Jira page it links to (None when the
+    digest names no Jira site). A `str`, so the text tables pad and measure it like any cell."""
+
+    url: str | None
+
+    def __new__(cls, key: Any, jira_url: str | None) -> IssueKey:
+        made = super().__new__(cls, _clean(key))
+        made.url = f"{jira_url}/browse/{quote(made)}" if jira_url and made else None
+        return made
+
+
+def _jira_base(d: Mapping[str, Any]) -> str | None:
+    """The Jira site the builder put in the digest ("jira_url"), if it is a safe http(s) URL."""
+    base = _safe_link(d.get("jira_url"))
+    return base.rstrip("/") if base else None
+
+
+def _links(view: Mapping[str, Any]) -> list[IssueKey]:
+    """Every linked issue key the view shows, once, in the order a reader meets them: the
+    plain-text digest lists their Jira pages at its end."""
+    found: dict[str, IssueKey] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, IssueKey):
+            if value.url:
+                found.setdefault(str(value), value)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(view)
+    return list(found.values())
+
+
 def _view(d: Mapping[str, Any], show: _Show, audience: str = CLIENT) -> dict[str, Any]:
     if audience not in SECTIONS:
         raise ValueError(f"unknown audience {audience!r}: use {' or '.join(SECTIONS)}")
@@ -191,22 +274,25 @@ def _view(d: Mapping[str, Any], show: _Show, audience: str = CLIENT) -> dict[str
     if audience == CLIENT and d.get("client_sections") is not None:
         # The mapping's choice, never beyond what a client may see (mappings refuses the rest).
         sections = tuple(s for s in d["client_sections"] if s in CLIENT_SECTION_CHOICES)
-    view = {
+    view: dict[str, Any] = {
         "subject": subject(d, locale=show.locale),
+        "lang": show.locale.split("_")[0],
         "project": _clean(d.get("project")),
         "client": _clean(d.get("client")) or _clean(d.get("project")),
-        "week": _week_label(d.get("week")),
+        "week": _week_label(d.get("week"), show),
+        "title": show._("%(week)s progress report", week=_week_label(d.get("week"), show)),
         "period": _period(d.get("period") or {}, show),
         "headline": _headline_lines(d, show),
-        "status": _status(d),
+        "status": _status(d, show),
         "waiting_line": _waiting_line(_headline(d), show),
+        "waiting_on_client": _waiting_items(_headline(d), show) != [],
         "budget": _budget(d.get("budget") or {}, show, pm=audience == PM),
         "scope": _scope(d.get("scope") or {}, show, internal="internal" in sections),
         "timeline": _timeline(d.get("timeline") or {}, show),
         "blockers": _blockers(d.get("blockers") or [], show),
         "transitions": [
             [
-                _clean(t.get("key")),
+                show.key(t.get("key")),
                 _clip(t.get("summary")),
                 f"{_clean(t.get('from')) or _BLANK} → {_clean(t.get('to')) or _BLANK}",
                 show.date(t.get("at")),
@@ -218,7 +304,7 @@ def _view(d: Mapping[str, Any], show: _Show, audience: str = CLIENT) -> dict[str
             for r in d.get("risks") or []
         ],
         "questions": [
-            [_clean(q.get("key")), _clip(q.get("summary")), _days(q.get("age_days"))]
+            [show.key(q.get("key")), _clip(q.get("summary")), show.days(q.get("age_days"))]
             for q in d.get("questions") or []
         ],
         "feedback": _feedback(d.get("feedback") or {}, show),
@@ -229,6 +315,7 @@ def _view(d: Mapping[str, Any], show: _Show, audience: str = CLIENT) -> dict[str
     for name in ("transitions", "risks", "questions"):
         if name not in sections:
             view[name] = []
+    view["links"] = _links(view)
     return view
 
 
@@ -242,9 +329,9 @@ def _decisions(changes: Sequence[Mapping[str, Any]], show: _Show) -> list[dict[s
         cost = _number(c.get("cost"))
         rows.append(
             {
-                "key": _clean(c.get("key")),
+                "key": show.key(c.get("key")),
                 "summary": _clip(c.get("summary")),
-                "price": "needs estimate" if cost is None else show.money(cost),
+                "price": show.needs_estimate if cost is None else show.money(cost),
                 "hours": show.hours(c.get("hours")),
                 "approve": approve,
                 "reject": reject,
@@ -279,47 +366,71 @@ def _headline(d: Mapping[str, Any]) -> dict[str, Any]:
     return head
 
 
-def _waiting_items(head: Mapping[str, Any]) -> list[str]:
+def _waiting_items(head: Mapping[str, Any], show: _Show) -> list[str]:
     """What waits on the client, e.g. ["2 decisions", "1 blocker"]; empty when nothing does."""
     items = []
-    if int(head.get("decisions_waiting") or 0):
-        items.append(_plural(int(head["decisions_waiting"]), "decision"))
-    if int(head.get("blockers_on_client") or 0):
-        items.append(_plural(int(head["blockers_on_client"]), "blocker"))
+    if decisions := int(head.get("decisions_waiting") or 0):
+        items.append(show.ngettext("%(num)s decision", "%(num)s decisions", decisions))
+    if blockers := int(head.get("blockers_on_client") or 0):
+        items.append(show.ngettext("%(num)s blocker", "%(num)s blockers", blockers))
     return items
+
+
+def _and(items: Sequence[str], show: _Show) -> str:
+    """ "a", "a and b": the waiting lists hold one or two items."""
+    if len(items) < 2:
+        return "".join(items)
+    return show._("%(first)s and %(second)s", first=", ".join(items[:-1]), second=items[-1])
 
 
 def _changes_phrase(head: Mapping[str, Any], show: _Show) -> str:
     count = int(head.get("changes_count") or 0)
     if count == 0:
-        return "no scope changes"
+        return show._("no scope changes")
     details = []
     if head.get("changes_cost") is not None and head["unpriced"] < count:
         details.append(show.money(head["changes_cost"]))
-    if head["unpriced"]:
-        unpriced = int(head["unpriced"])
-        details.append(f"{unpriced} {NEEDS_ESTIMATE if unpriced == 1 else 'need estimates'}")
-    return f"{_plural(count, 'scope change')} ({', '.join(details)})"
+    if unpriced := int(head["unpriced"]):
+        details.append(show.ngettext("%(num)s needs estimate", "%(num)s need estimates", unpriced))
+    return show.ngettext(
+        "%(num)s scope change (%(details)s)",
+        "%(num)s scope changes (%(details)s)",
+        count,
+        details=", ".join(details),
+    )
 
 
 STATUS_COLOURS = {"on track": "#15803d", "at risk": "#b45309", "off track": "#b91c1c"}
+_STATUS_WORDS = {"on track": N_("on track"), "at risk": N_("at risk"), "off track": N_("off track")}
+# A milestone's status (`reports.timeline.milestone_status`); "done" in older digests.
+_MILESTONE_WORDS = {
+    **_STATUS_WORDS,
+    "released": N_("released"),
+    "late": N_("late"),
+    "done": N_("done"),
+}
 _REASONS = {
-    "cost_over_budget": "the expected final cost is over the budget",
-    "finish_after_plan": "the likely finish is after the planned end",
-    "client_waiting": "something has waited on you for over a week",
-    "over_allowance": "this month's work is over the retainer's allowance",
+    "cost_over_budget": N_("the expected final cost is over the budget"),
+    "finish_after_plan": N_("the likely finish is after the planned end"),
+    "client_waiting": N_("something has waited on you for over a week"),
+    "over_allowance": N_("this month's work is over the retainer's allowance"),
 }
 
 
-def _status(d: Mapping[str, Any]) -> dict[str, str] | None:
+def _status(d: Mapping[str, Any], show: _Show) -> dict[str, str] | None:
     """The status badge: its words (never colour alone) and its colour."""
     head = d.get("headline") or {}
     status = _clean(head.get("status"))
     if status not in STATUS_COLOURS:
         return None
-    reasons = [_REASONS[r] for r in head.get("status_reasons") or [] if r in _REASONS]
-    why = f" ({'; '.join(reasons)})" if reasons else ""
-    return {"text": f"Status: {status}{why}.", "colour": STATUS_COLOURS[status]}
+    reasons = [show._(_REASONS[r]) for r in head.get("status_reasons") or [] if r in _REASONS]
+    words = show._(_STATUS_WORDS[status])
+    text = (
+        show._("Status: %(status)s (%(reasons)s).", status=words, reasons="; ".join(reasons))
+        if reasons
+        else show._("Status: %(status)s.", status=words)
+    )
+    return {"text": text, "colour": STATUS_COLOURS[status]}
 
 
 def _cost_line(head: Mapping[str, Any], show: _Show) -> str | None:
@@ -327,26 +438,36 @@ def _cost_line(head: Mapping[str, Any], show: _Show) -> str | None:
     forecast = _number(head.get("forecast_cost"))
     so_far = ""
     if spent is not None and budget is not None:
-        so_far = f"cost so far {show.money(spent)}"
         if head.get("spent_pct") is not None:
-            so_far += f" ({show.pct(head['spent_pct'])} of the budget)"
+            so_far = show._(
+                "Cost so far %(spent)s (%(pct)s of the budget)",
+                spent=show.money(spent),
+                pct=show.pct(head["spent_pct"]),
+            )
+        else:
+            so_far = show._("Cost so far %(spent)s", spent=show.money(spent))
     if forecast is None or budget is None:
         if not so_far:
             return None
-        return (
-            f"{so_far[:1].upper()}{so_far[1:]} of {show.money(budget)}; the expected final cost "
-            "cannot be forecast yet."
+        return show._(
+            "%(so_far)s of %(budget)s; the expected final cost cannot be forecast yet.",
+            so_far=so_far,
+            budget=show.money(budget),
         )
     gap = forecast - budget
     if round(gap, 2) == 0:
-        verdict = "on budget"
+        verdict = show._("on budget")
+    elif gap > 0:
+        verdict = show._("%(gap)s over", gap=show.money(gap))
     else:
-        verdict = f"{show.money(abs(gap))} {'over' if gap > 0 else 'under'}"
-    line = (
-        f"Expected final cost {show.money(forecast)} against a budget of {show.money(budget)}: "
-        f"{verdict}."
+        verdict = show._("%(gap)s under", gap=show.money(-gap))
+    line = show._(
+        "Expected final cost %(forecast)s against a budget of %(budget)s: %(verdict)s.",
+        forecast=show.money(forecast),
+        budget=show.money(budget),
+        verdict=verdict,
     )
-    return f"{line} {so_far[:1].upper()}{so_far[1:]}." if so_far else line
+    return f"{line} {so_far}." if so_far else line
 
 
 def _finish_line(head: Mapping[str, Any], show: _Show) -> str | None:
@@ -355,30 +476,52 @@ def _finish_line(head: Mapping[str, Any], show: _Show) -> str | None:
     if end is None:
         return None
     if finish is None:
-        return f"Likely finish: no forecast yet; the plan ends on {show.date(end)}."
+        return show._(
+            "Likely finish: no forecast yet; the plan ends on %(end)s.", end=show.date(end)
+        )
     days = (_as_date(finish) - _as_date(end)).days
     if days > 0:
-        when = f"{_plural(days, 'day')} after the planned end on {show.date(end)}"
+        when = show.ngettext(
+            "%(num)s day after the planned end on %(end)s",
+            "%(num)s days after the planned end on %(end)s",
+            days,
+            end=show.date(end),
+        )
     elif days < 0:
-        when = f"{_plural(-days, 'day')} before the planned end on {show.date(end)}"
+        when = show.ngettext(
+            "%(num)s day before the planned end on %(end)s",
+            "%(num)s days before the planned end on %(end)s",
+            -days,
+            end=show.date(end),
+        )
     else:
-        when = "on the planned end date"
-    return f"Likely finish {show.date(finish)} (85% confidence), {when}."
+        when = show._("on the planned end date")
+    return show._(
+        "Likely finish %(finish)s (85%% confidence), %(when)s.", finish=show.date(finish), when=when
+    )
 
 
 def _waiting_line(head: Mapping[str, Any], show: _Show) -> str:
     decisions = int(head.get("decisions_waiting") or 0)
     blockers = int(head.get("blockers_on_client") or 0)
     if not decisions and not blockers:
-        return "Nothing is waiting on you."
+        return show._("Nothing is waiting on you.")
     items = []
     if decisions:
         cost = _number(head.get("decisions_cost"))
-        total = f" ({show.money(cost)})" if cost else ""
-        items.append(f"{_plural(decisions, 'decision')} on scope changes{total}")
+        on_scope = show.ngettext(
+            "%(num)s decision on scope changes", "%(num)s decisions on scope changes", decisions
+        )
+        items.append(f"{on_scope} ({show.money(cost)})" if cost else on_scope)
     if blockers:
-        items.append(f"{_plural(blockers, 'blocked item')} only you can unblock")
-    return "Waiting on you: " + " and ".join(items) + "."
+        items.append(
+            show.ngettext(
+                "%(num)s blocked item only you can unblock",
+                "%(num)s blocked items only you can unblock",
+                blockers,
+            )
+        )
+    return show._("Waiting on you: %(items)s.", items=_and(items, show))
 
 
 def _money_lines(d: Mapping[str, Any], head: Mapping[str, Any], show: _Show) -> list[str]:
@@ -402,8 +545,8 @@ def _headline_lines(d: Mapping[str, Any], show: _Show) -> list[str]:
     finish = _finish_line(head, show)
     lines = _money_lines(d, head, show) + ([finish] if finish else [])
     lines.append(_waiting_line(head, show))
-    changes = _changes_phrase(head, show)
-    lines.append(changes[:1].upper() + changes[1:] + " this week.")
+    changes = show._("%(changes)s this week.", changes=_changes_phrase(head, show))
+    lines.append(changes[:1].upper() + changes[1:])
     return lines
 
 
@@ -418,28 +561,28 @@ def _budget(b: Mapping[str, Any], show: _Show, *, pm: bool = False) -> dict[str,
     explain = evm.get("explain") or {}
     if pm:
         rows = [
-            ["Budget (BAC)", show.money(b.get("total"))],
-            ["Spent to date (AC)", show.money(b.get("spent"))],
-            ["Spent this week", show.money(b.get("spent_this_week"))],
-            ["Remaining", show.money(b.get("remaining"))],
-            ["Used", show.pct(b.get("burn_pct"))],
-            ["Runs out at this pace", show.date(b.get("runway_date"))],
+            [show._("Budget (BAC)"), show.money(b.get("total"))],
+            [show._("Spent to date (AC)"), show.money(b.get("spent"))],
+            [show._("Spent this week"), show.money(b.get("spent_this_week"))],
+            [show._("Remaining"), show.money(b.get("remaining"))],
+            [show._("Used"), show.pct(b.get("burn_pct"))],
+            [show._("Runs out at this pace"), show.date(b.get("runway_date"))],
         ]
     else:
         rows = [
-            ["Budget", show.money(b.get("total"))],
-            ["Cost so far", show.money(b.get("spent"))],
-            ["Cost this week", show.money(b.get("spent_this_week"))],
-            ["Remaining", show.money(b.get("remaining"))],
-            ["Used", show.pct(b.get("burn_pct"))],
-            ["Expected final cost", show.money(evm.get("eac"))],
-            ["Runs out at this pace", show.date(b.get("runway_date"))],
+            [show._("Budget"), show.money(b.get("total"))],
+            [show._("Cost so far"), show.money(b.get("spent"))],
+            [show._("Cost this week"), show.money(b.get("spent_this_week"))],
+            [show._("Remaining"), show.money(b.get("remaining"))],
+            [show._("Used"), show.pct(b.get("burn_pct"))],
+            [show._("Expected final cost"), show.money(evm.get("eac"))],
+            [show._("Runs out at this pace"), show.date(b.get("runway_date"))],
         ]
     return {
         "rows": rows,
         "categories": [
             [
-                _clean(c.get("category")),
+                _category(c.get("category"), show),
                 show.money(c.get("budget")),
                 show.money(c.get("spent")),
                 _share(c.get("spent"), c.get("budget"), show),
@@ -448,7 +591,7 @@ def _budget(b: Mapping[str, Any], show: _Show, *, pm: bool = False) -> dict[str,
         ],
         "evm": [
             [
-                label,
+                show._(label),
                 show.money(evm.get(key)) if kind == "money" else show.ratio(evm.get(key)),
                 _clean(explain.get(key)),
             ]
@@ -458,16 +601,24 @@ def _budget(b: Mapping[str, Any], show: _Show, *, pm: bool = False) -> dict[str,
     }
 
 
+def _category(value: Any, show: _Show) -> str:
+    """A category is the mapping's own name, except the one the builder adds for the rest."""
+    name = _clean(value)
+    return show._(N_("Uncategorised")) if name == UNCATEGORISED else name
+
+
 def _scope(s: Mapping[str, Any], show: _Show, *, internal: bool = False) -> dict[str, Any]:
     """The scope section; work logged on rejected changes is internal billing detail."""
     baseline, current = _number(s.get("baseline_hours")), _number(s.get("current_hours"))
     added = None if baseline is None or current is None else current - baseline
+    changes = [_change(c, show) for c in s.get("changes_this_week") or []]
     return {
         "baseline": show.hours(baseline),
         "current": show.hours(current),
         "added": show.hours(added),
         "sum": _scope_sum(s, show),
-        "changes": [_change(c, show) for c in s.get("changes_this_week") or []],
+        "changes": changes,
+        "compact": [_compact(c, show) for c in changes],
         "decisions": [
             [
                 label,
@@ -476,14 +627,14 @@ def _scope(s: Mapping[str, Any], show: _Show, *, internal: bool = False) -> dict
                 show.money((s.get(name) or {}).get("cost")),
             ]
             for name, label in (
-                ("pending", "Awaiting your decision"),
-                ("approved", "Approved"),
-                ("rejected", "Rejected"),
+                ("pending", show._("Awaiting your decision")),
+                ("approved", show._("Approved")),
+                ("rejected", show._("Rejected")),
             )
         ],
         "growth": [
             [
-                _clean(g.get("key")),
+                show.key(g.get("key")),
                 show.hours(g.get("from_hours")),
                 show.hours(g.get("to_hours")),
                 show.date(g.get("at")),
@@ -492,13 +643,15 @@ def _scope(s: Mapping[str, Any], show: _Show, *, internal: bool = False) -> dict
         ],
         "awaiting": [
             [
-                _clean(c.get("key")),
+                show.key(c.get("key")),
                 _clip(c.get("summary")),
-                NEEDS_ESTIMATE if _number(c.get("hours")) is None else show.hours(c.get("hours")),
-                NEEDS_ESTIMATE
+                show.needs_estimate
+                if _number(c.get("hours")) is None
+                else show.hours(c.get("hours")),
+                show.needs_estimate
                 if _number(c.get("cost")) is None
                 else show.money(c.get("cost"), _clean(c.get("currency"))),
-                _days(c.get("age_days")),
+                show.days(c.get("age_days")),
             ]
             for c in s.get("awaiting_decision") or []
         ],
@@ -508,22 +661,56 @@ def _scope(s: Mapping[str, Any], show: _Show, *, internal: bool = False) -> dict
     }
 
 
-def _scope_sum(s: Mapping[str, Any], show: _Show) -> str | None:
+@dataclass(frozen=True)
+class _TwoLines:
+    """A cell with a smaller second line under its text (the HTML's narrow tables)."""
+
+    text: str
+    detail: str
+
+
+def _compact(change: Sequence[str], show: _Show) -> list[Any]:
+    """A scope change row in four columns for the HTML: the type, hours and schedule go under
+    the summary, so the table fits a 360 px phone with room left for the summary."""
+    key, summary, kind, hours, cost, days, decision = change
+    # "0.8 d" stays on one line; "needs estimate" may wrap.
+    hours, days = (
+        t if t == show.needs_estimate else t.replace(" ", "\u00a0") for t in (hours, days)
+    )
+    detail = f"{kind} · {hours}"
+    if days != _BLANK:
+        detail += " · " + show._("schedule %(days)s", days=days)
+    return [key, _TwoLines(summary, detail), cost, decision]
+
+
+def _scope_sum(s: Mapping[str, Any], show: _Show) -> str:
     """Current scope as the sum it is: "Agreed scope 490 h + approved changes 16 h + pending
     changes 30 h + raised estimates 16 h = current scope 552 h." (terms that are 0 left out)."""
     if "raised_hours" not in s:
-        return None  # a digest from before the terms were kept: the short sentence says it
+        # A digest from before the terms were kept: the short sentence.
+        baseline, current = _number(s.get("baseline_hours")), _number(s.get("current_hours"))
+        added = None if baseline is None or current is None else current - baseline
+        return show._(
+            "Agreed scope %(baseline)s; current scope %(current)s (%(added)s added).",
+            baseline=show.hours(baseline),
+            current=show.hours(current),
+            added=show.hours(added),
+        )
     terms = [
-        (" + ", "approved changes", (s.get("approved") or {}).get("hours")),
-        (" + ", "pending changes", (s.get("pending") or {}).get("hours")),
-        (" + ", "raised estimates", s.get("raised_hours")),
-        (" − ", "removed from scope", s.get("removed_hours")),
+        (" + ", N_("approved changes %(hours)s"), (s.get("approved") or {}).get("hours")),
+        (" + ", N_("pending changes %(hours)s"), (s.get("pending") or {}).get("hours")),
+        (" + ", N_("raised estimates %(hours)s"), s.get("raised_hours")),
+        (" − ", N_("removed from scope %(hours)s"), s.get("removed_hours")),
     ]
-    text = f"Agreed scope {show.hours(s.get('baseline_hours'))}"
+    text = show._("Agreed scope %(hours)s", hours=show.hours(s.get("baseline_hours")))
     for sign, label, value in terms:
         if _number(value):
-            text += f"{sign}{label} {show.hours(value)}"
-    return f"{text} = current scope {show.hours(s.get('current_hours'))}."
+            text += sign + show._(label, hours=show.hours(value))
+    return show._(
+        "%(terms)s = current scope %(hours)s.",
+        terms=text,
+        hours=show.hours(s.get("current_hours")),
+    )
 
 
 def _change(c: Mapping[str, Any], show: _Show) -> list[str]:
@@ -533,14 +720,15 @@ def _change(c: Mapping[str, Any], show: _Show) -> list[str]:
         _number(c.get("cost")),
         _number(c.get("schedule_days")),
     )
+    decision = str(c.get("decision"))
     return [
-        _clean(c.get("key")),
+        show.key(c.get("key")),
         _clip(c.get("summary")),
         _clean(c.get("issue_type")),
-        NEEDS_ESTIMATE if hours is None else show.hours(hours),
-        NEEDS_ESTIMATE if cost is None else show.money(cost, _clean(c.get("currency"))),
-        _BLANK if days is None else f"{show.tenths(days)} d",
-        _DECISIONS.get(str(c.get("decision")), _clean(c.get("decision"))),
+        show.needs_estimate if hours is None else show.hours(hours),
+        show.needs_estimate if cost is None else show.money(cost, _clean(c.get("currency"))),
+        _BLANK if days is None else show._("%(days)s d", days=show.tenths(days)),
+        show._(_DECISIONS[decision]) if decision in _DECISIONS else _clean(decision),
     ]
 
 
@@ -548,11 +736,31 @@ def _timeline(t: Mapping[str, Any], show: _Show) -> dict[str, Any]:
     forecast = t.get("forecast") or {}
     moved = forecast.get("moved_days")
     if not moved:
-        moved_text = "unchanged since last week" if moved == 0 else ""
+        moved_text = show._("unchanged since last week") if moved == 0 else ""
+    elif moved > 0:
+        moved_text = show.ngettext(
+            "%(num)s day later than last week's forecast",
+            "%(num)s days later than last week's forecast",
+            int(moved),
+        )
     else:
-        direction = "later" if moved > 0 else "earlier"
-        moved_text = f"{_plural(abs(int(moved)), 'day')} {direction} than last week's forecast"
+        moved_text = show.ngettext(
+            "%(num)s day earlier than last week's forecast",
+            "%(num)s days earlier than last week's forecast",
+            -int(moved),
+        )
+    confidence = show._(
+        "(85%% confidence; 50%%: %(p50)s, 95%%: %(p95)s)",
+        p50=show.date(forecast.get("p50")),
+        p95=show.date(forecast.get("p95")),
+    )
     return {
+        "planned": show._(
+            "Planned %(start)s to %(end)s.",
+            start=show.date(t.get("start")),
+            end=show.date(t.get("end")),
+        ),
+        "confidence": f"{confidence}, {moved_text}" if moved_text else confidence,
         "start": show.date(t.get("start")),
         "end": show.date(t.get("end")),
         "p50": show.date(forecast.get("p50")),
@@ -565,12 +773,17 @@ def _timeline(t: Mapping[str, Any], show: _Show) -> dict[str, Any]:
             [
                 _clean(m.get("name")),
                 show.date(m.get("due")),
-                _clean(m.get("status")) or _BLANK,
+                _milestone_status(m.get("status"), show),
                 show.date(m.get("forecast_p85")),
             ]
             for m in t.get("milestones") or []
         ],
     }
+
+
+def _milestone_status(value: Any, show: _Show) -> str:
+    status = _clean(value)
+    return show._(_MILESTONE_WORDS[status]) if status in _MILESTONE_WORDS else status or _BLANK
 
 
 def _unscheduled_note(
@@ -581,10 +794,12 @@ def _unscheduled_note(
     last = [m for m in milestones if m.get("forecast_p85")]
     if not hours or hours <= 0 or not last or forecast.get("p85") is None:
         return None
-    return (
-        f"The last milestone, {_clean(last[-1].get('name'))}, is forecast for "
-        f"{show.date(last[-1].get('forecast_p85'))}; the project finishes later because "
-        f"{show.hours(hours)} of open work belongs to no milestone."
+    return show._(
+        "The last milestone, %(name)s, is forecast for %(date)s; the project finishes later "
+        "because %(hours)s of open work belongs to no milestone.",
+        name=_clean(last[-1].get("name")),
+        date=show.date(last[-1].get("forecast_p85")),
+        hours=show.hours(hours),
     )
 
 
@@ -596,10 +811,10 @@ def _blockers(items: Sequence[Mapping[str, Any]], show: _Show) -> dict[str, list
         chosen.sort(key=lambda b: -(b.get("age_days") or 0))
         return [
             [
-                _clean(b.get("key")),
+                show.key(b.get("key")),
                 _clip(b.get("summary")),
                 show.date(b.get("since")),
-                _days(b.get("age_days")),
+                show.days(b.get("age_days")),
                 _clean(b.get("owner")) or _BLANK,
             ]
             for b in chosen
@@ -612,9 +827,14 @@ def _feedback(f: Mapping[str, Any], show: _Show) -> dict[str, Any]:
     last = f.get("last")
     said = None
     if last:
-        mood = "happy" if last.get("happy") else "not happy"
-        said = f"On {show.date(last.get('at'))} you said you were {mood}"
-        said += f" (score {last.get('score')})"
+        when, score = show.date(last.get("at")), last.get("score")
+        said = (
+            show._("On %(date)s you said you were happy (score %(score)s)", date=when, score=score)
+            if last.get("happy")
+            else show._(
+                "On %(date)s you said you were not happy (score %(score)s)", date=when, score=score
+            )
+        )
         comment = _clip(last.get("comment"), 200)
         said += f": “{comment}”" if comment else ""
         said += "" if said.rstrip("”").endswith((".", "!", "?")) else "."
@@ -631,11 +851,17 @@ def _chart_alt(d: Mapping[str, Any], show: _Show) -> dict[str, str]:
     """Alt text that carries the charts' message for clients who block images."""
     budget, scope = d.get("budget") or {}, d.get("scope") or {}
     return {
-        "burn": f"Spent {show.money(budget.get('spent'))} of "
-        f"{show.money(budget.get('total'))}; budget runs out "
-        f"{show.date(budget.get('runway_date'))} at this pace.",
-        "scope": f"Scope {show.hours(scope.get('current_hours'))} against "
-        f"{show.hours(scope.get('baseline_hours'))} agreed.",
+        "burn": show._(
+            "Spent %(spent)s of %(budget)s; budget runs out %(date)s at this pace.",
+            spent=show.money(budget.get("spent")),
+            budget=show.money(budget.get("total")),
+            date=show.date(budget.get("runway_date")),
+        ),
+        "scope": show._(
+            "Scope %(current)s against %(baseline)s agreed.",
+            current=show.hours(scope.get("current_hours")),
+            baseline=show.hours(scope.get("baseline_hours")),
+        ),
     }
 
 
@@ -695,19 +921,11 @@ def _share(part: Any, whole: Any, show: _Show) -> str:
     return _BLANK if part is None or not whole else show.pct(100 * part / whole)
 
 
-def _days(value: Any) -> str:
-    return _BLANK if value is None else _plural(int(value), "day")
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-def _week_label(week: Any) -> str:
+def _week_label(week: Any, show: _Show) -> str:
     """`2026-W47` → `Week 47`; anything else is shown as it came."""
     text = _clean(week)
     _, sep, number = text.partition("-W")
-    return f"Week {int(number)}" if sep and number.isdigit() else text
+    return show._("Week %(number)s", number=int(number)) if sep and number.isdigit() else text
 
 
 def _parse(value: Any) -> date | datetime | None:

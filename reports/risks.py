@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from mappings.model import Project
-from reports import formats
+from reports import formats, i18n
 from reports.blockers import age_days
 from reports.frames import map_distinct, rows_of, utc
 from reports.period import Period
@@ -38,9 +38,13 @@ def _tagged(state: pd.DataFrame, word: str) -> pd.Series:
     return state[(by_type.astype(bool) | by_label.astype(bool)) & ~state["done"]]
 
 
-def raised_risks(state: pd.DataFrame) -> list[dict[str, str]]:
+def raised_risks(state: pd.DataFrame, locale: str = formats.DEFAULT_LOCALE) -> list[dict[str, str]]:
+    t = i18n.texts(locale)
     risks = _tagged(state, "risk").sort_values("key")
-    return [{"title": r.summary, "why": f"Raised in Jira as {r.key}."} for r in risks.itertuples()]
+    return [
+        {"title": r.summary, "why": t._("Raised in Jira as %(key)s.", key=r.key)}
+        for r in risks.itertuples()
+    ]
 
 
 def calculate_risks(
@@ -59,20 +63,27 @@ def calculate_risks(
     `changes` are the scope changes as of the period's end (`scope.changes_at`); `locale` is
     the one the reasons' figures and dates are written in.
     """
-    risks = raised_risks(state)
+    t = i18n.texts(locale)
+    risks = raised_risks(state, locale)
     if cpi is not None and cpi < CPI_ALARM:
         risks.append({
-            "title": "Delivery is costing more than planned",
-            "why": f"The cost performance index is {formats.number(cpi, locale, 2)}, below the "
-            f"{formats.number(CPI_ALARM, locale, 2)} alarm line: each unit of money spent "
-            f"delivered {formats.number(cpi, locale, 2)} of planned work.",
+            "title": t._("Delivery is costing more than planned"),
+            "why": t._(
+                "The cost performance index is %(cpi)s, below the %(alarm)s alarm line: each "
+                "unit of money spent delivered %(cpi)s of planned work.",
+                cpi=formats.number(cpi, locale, 2),
+                alarm=formats.number(CPI_ALARM, locale, 2),
+            ),
         })  # fmt: skip
     if runway is not None and runway < project.end:
         risks.append({
-            "title": "The budget may run out before the end date",
-            "why": "At the last four weeks' spending the money lasts until "
-            f"{formats.date(runway, locale)}, before the planned end on "
-            f"{formats.date(project.end, locale)}.",
+            "title": t._("The budget may run out before the end date"),
+            "why": t._(
+                "At the last four weeks' spending the money lasts until %(runway)s, before the "
+                "planned end on %(end)s.",
+                runway=formats.date(runway, locale),
+                end=formats.date(project.end, locale),
+            ),
         })  # fmt: skip
     old = sorted(
         (b for b in blockers if b["age_days"] is not None and b["age_days"] > BLOCKER_ALARM_DAYS),
@@ -80,21 +91,37 @@ def calculate_risks(
     )
     risks += [
         {
-            "title": f"{b['key']} has been blocked for {b['age_days']} days",
-            "why": f"Waiting on the {b['waiting_on']}: {b['summary']}",
+            "title": t.ngettext(
+                "%(key)s has been blocked for %(num)s day",
+                "%(key)s has been blocked for %(num)s days",
+                b["age_days"],
+                key=b["key"],
+            ),
+            "why": (
+                t._("Waiting on the client: %(summary)s", summary=b["summary"])
+                if b["waiting_on"] == "client"
+                else t._("Waiting on the team: %(summary)s", summary=b["summary"])
+            ),
         }
         for b in old[:MAX_NAMED]
     ]
     if len(old) > MAX_NAMED:
         more = len(old) - MAX_NAMED
         risks.append({
-            "title": f"{more} more items blocked for over {BLOCKER_ALARM_DAYS} days",
-            "why": "Each is listed under blockers, with whom it is waiting on.",
+            "title": t.ngettext(
+                "%(num)s more item blocked for over %(days)s days",
+                "%(num)s more items blocked for over %(days)s days",
+                more,
+                days=BLOCKER_ALARM_DAYS,
+            ),
+            "why": t._("Each is listed under blockers, with whom it is waiting on."),
         })  # fmt: skip
-    return risks + _waiting_decisions(changes, period)
+    return risks + _waiting_decisions(changes, period, t)
 
 
-def _waiting_decisions(changes: pd.DataFrame, period: Period) -> list[dict[str, str]]:
+def _waiting_decisions(
+    changes: pd.DataFrame, period: Period, t: i18n.Texts
+) -> list[dict[str, str]]:
     end = utc(period.as_of_utc)
     pending = changes[changes["decision"] == "pending"].sort_values(["born", "key"])
     since = waiting_since(pending, end)
@@ -103,16 +130,27 @@ def _waiting_decisions(changes: pd.DataFrame, period: Period) -> list[dict[str, 
     overdue = pending.assign(days=waited)[waited > DECISION_ALARM_DAYS]
     risks = [
         {
-            "title": f"A decision on {c.key} is overdue",
-            "why": f'The scope change "{c.summary}" has waited {int(c.days)} days for approval '
-            "or rejection.",
+            "title": t._("A decision on %(key)s is overdue", key=c.key),
+            "why": t.ngettext(
+                'The scope change "%(summary)s" has waited %(num)s day for approval or rejection.',
+                'The scope change "%(summary)s" has waited %(num)s days for approval or rejection.',
+                int(c.days),
+                summary=c.summary,
+            ),
         }
         for c in overdue[["key", "summary", "days"]].head(MAX_NAMED).itertuples()
     ]
     if len(overdue) > MAX_NAMED:
         risks.append({
-            "title": f"{len(overdue) - MAX_NAMED} more scope changes await a decision",
-            "why": f"Each has waited over {DECISION_ALARM_DAYS} days; they are listed under scope.",
+            "title": t.ngettext(
+                "%(num)s more scope change awaits a decision",
+                "%(num)s more scope changes await a decision",
+                len(overdue) - MAX_NAMED,
+            ),
+            "why": t._(
+                "Each has waited over %(days)s days; they are listed under scope.",
+                days=DECISION_ALARM_DAYS,
+            ),
         })  # fmt: skip
     return risks
 

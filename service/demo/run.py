@@ -38,10 +38,12 @@ DIGEST_AT = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 08:00 in Berlin
 # materials) and BETA (fixed price) the demo shows one project of each contract.
 RETAINER_PROJECT = """
 # A support retainer: 20 hours a month, unused hours carried over (the demo's own addition).
+# Its client reads German: the demo's German digest (out/digest-de.html, out/digest-de.txt).
 [[projects]]
 key = "CARE"
 client = "Beta GmbH"
 currency = "EUR"
+locale = "de_DE"
 budget = 12000
 start = 2026-10-01
 end = 2027-03-31
@@ -54,6 +56,9 @@ pm = ["pm@agency.example"]
 contract = "retainer"
 retainer = { hours_per_month = 20, carry_over = true }
 """
+
+
+GERMAN_PROJECT = "CARE"
 
 
 def _demo_mapping(state: Path) -> Path:
@@ -244,6 +249,17 @@ def _show_contracts(rt: Any) -> None:
         say(f"   {project.key:<5} {contract['type']:<19} {contract['summary']}")
 
 
+def _german_digest(rt: Any) -> dict[str, bytes]:
+    from reports.render import render_html, render_text
+    from service.digest.build import build_digest
+
+    digest = build_digest(rt, GERMAN_PROJECT, WEEK.name, DIGEST_AT)
+    return {
+        "digest-de.html": render_html(digest).encode(),
+        "digest-de.txt": render_text(digest).encode(),
+    }
+
+
 def _send_digest(rt: Any, out: Path, received: list[bytes]) -> None:
     from reports.charts import burn_chart, scope_chart
     from reports.render import render_html, render_text
@@ -262,6 +278,8 @@ def _send_digest(rt: Any, out: Path, received: list[bytes]) -> None:
         # the PM's version: earned value, internal figures, every section
         "digest-pm.html": render_html(digest, audience="pm").encode(),
         "digest.txt": render_text(digest).encode(),
+        # CARE's client reads German (the mapping's `locale`): the same renderers, in de_DE
+        **_german_digest(rt),
         "burn.png": burn_chart(digest),
         "scope.png": scope_chart(digest),
     }

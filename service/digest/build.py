@@ -55,6 +55,8 @@ def build_digest(
             as_of=now,
         )
         digest["decisions"] = _awaiting_decision(rt, conn, project, now)
+    # Reports stay pure: the Jira site its issue keys link to comes in as data.
+    digest["jira_url"] = str(rt.settings.jira_url).rstrip("/") if rt.settings.jira_url else None
     return digest
 
 

@@ -28,5 +28,9 @@ def test_the_demo_shows_a_project_of_each_contract(tmp_path):
         ["CARE", "retainer"],
     ]
     assert "cap billed" in lines[0] and "Fixed price €40,000" in lines[1]
-    # October: 15 h of 20 used, 5 h carried into November, where 13 h of 25 are used
-    assert "13 h of 25 h used (including 5 h carried over); 12 h left." in lines[2]
+    # October: 15 h of 20 used, 5 h carried into November, where 13 h of 25 are used. CARE's
+    # client reads German (its mapping's `locale`), so its contract speaks German.
+    assert (
+        "13 h von 25 h verbraucht (davon 5 h aus dem Vormonat übertragen); 12 h übrig."
+        in (lines[2])
+    )

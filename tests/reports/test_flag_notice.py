@@ -35,10 +35,11 @@ NOTICE: dict[str, Any] = {
 def test_each_change_with_its_price_in_the_clients_locale_and_its_links():
     body = text(NOTICE)
     assert 'ACME-40 SSO <script>alert("x")</script>: 12,5 h, 1.062,50\xa0€' in body
-    assert "Approve: https://scope.agency.example/decisions/a1" in body
+    # The notice's locale is de_DE: its fixed texts are German (the digest's catalogue).
+    assert "Annehmen: https://scope.agency.example/decisions/a1" in body
     assert "ACME-41" not in body  # a change the client cannot decide from the mail is left out
     assert "javascript:" not in body and "In Jira" not in body
-    assert "New scope changes, 24. Nov. 2026" in body
+    assert "Neue Umfangsänderungen, 24. Nov. 2026" in body
     assert "\u202e" not in body  # a right-to-left override cannot turn the line around
 
 
@@ -57,7 +58,9 @@ def test_the_message_goes_to_one_recipient_under_the_id_it_was_given():
     )  # fmt: skip
     assert (msg["To"], msg["Message-ID"]) == ("cfo@acme.example", "<flag.ACME.x@agency.example>")
     assert (
-        msg["Subject"] == notice_subject(NOTICE) == "[ACME] 1 new scope change awaits your decision"
+        msg["Subject"]
+        == notice_subject(NOTICE)
+        == ("[ACME] 1 neue Umfangsänderung wartet auf Ihre Entscheidung")
     )
     with pytest.raises(ValueError, match="timezone-aware"):
         notice_message(
@@ -67,5 +70,5 @@ def test_the_message_goes_to_one_recipient_under_the_id_it_was_given():
 
 def test_nothing_to_list_renders_an_empty_note():
     empty = {**NOTICE, "changes": []}
-    assert notice_subject(empty) == "[ACME] 0 new scope changes await your decision"
-    assert "Approve" not in text(empty)
+    assert notice_subject(empty) == "[ACME] 0 neue Umfangsänderungen warten auf Ihre Entscheidung"
+    assert "Annehmen" not in text(empty)

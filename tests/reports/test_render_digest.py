@@ -187,6 +187,28 @@ def test_html_has_no_script_and_only_inline_styles(digest: dict[str, Any]) -> No
     assert names.isdisjoint({"script", "link", "style", "iframe", "form"})
 
 
+def test_html_is_a_fluid_table_layout_that_mail_clients_keep(digest: dict[str, Any]) -> None:
+    """Gmail drops <style> in some views and Outlook lays out with Word: the layout is tables,
+    each element carries its own inline style, and the one column is fluid up to 640 px with a
+    fixed-width table for Outlook (which ignores max-width) in a conditional comment."""
+    html = render_html(digest, image_cids={}, audience="pm")
+    squeezed = re.sub(r"\s+", "", html).lower()
+    for banned in ("display:flex", "display:grid", "display:inline-flex", "float:", "position:"):
+        assert banned not in squeezed, banned
+    found = tags(html)
+    for tag, attrs in found:
+        if tag in {"h1", "h2", "p", "th", "a"}:
+            assert "font-family:" in str(attrs.get("style")), (tag, attrs)
+        if tag in {"table", "td", "img"}:
+            assert attrs.get("style"), (tag, attrs)
+    assert [t for t, _ in found if t == "div"] == ["div"]  # only the hidden preview text
+    column = [a for t, a in found if t == "table" and "max-width:640px" in str(a.get("style"))]
+    assert len(column) == 1 and column[0]["width"] == "100%"
+    assert re.search(r"<!--\[if mso\]><table [^>]*width=\"640\"", html)
+    for _, attrs in (t for t in found if t[0] == "table"):
+        assert attrs.get("width") in {"100%", None} and attrs.get("cellpadding") == "0"
+
+
 # --- plain text ------------------------------------------------------------------------------
 
 
@@ -257,20 +279,20 @@ def test_a_digest_with_nothing_in_it_still_renders() -> None:
 def test_the_digest_is_shown_in_its_own_locale(digest: dict[str, Any]) -> None:
     digest["locale"] = "de_DE"
     assert subject(digest) == (  # a header holds plain spaces only
-        "[ACME] Week 47: off track, 61 % of budget used, 3 scope changes (2.620 €, 1 needs "
-        "estimate), 3 decisions and 2 blockers waiting on you"
+        "[ACME] Woche 47: nicht im Plan, 61 % des Budgets verbraucht, 3 Umfangsänderungen "
+        "(2.620 €, 1 ohne Schätzung), 3 Entscheidungen und 2 Blockaden warten auf Sie"
     )
     text = render_text(digest)
-    assert "Week 47 progress report, 16. Nov. 2026 – 22. Nov. 2026" in text
+    assert "Fortschrittsbericht Woche 47, 16. Nov. 2026 – 22. Nov. 2026" in text
     assert (
-        "* Expected final cost 143.076,92\xa0€ against a budget of 122.040\xa0€: 21.036,92\xa0€ "
-        "over. Cost so far 74.400\xa0€ (61\xa0% of the budget)."
+        "* Erwartete Endkosten 143.076,92\xa0€ bei einem Budget von 122.040\xa0€: "
+        "21.036,92\xa0€ darüber. Bisherige Kosten 74.400\xa0€ (61\xa0% des Budgets)."
     ) in text
-    assert "Agreed scope 1.424 h; current scope 1.498 h (74 h added)." in text
-    assert "Awaiting your decision        3   40 h  3.400\xa0€" in text
+    assert "Vereinbarter Umfang 1.424 h; aktueller Umfang 1.498 h (74 h hinzugekommen)." in text
+    assert "Wartet auf Ihre Entscheidung           3     40 h  3.400\xa0€" in text
     html = render_html(digest, image_cids={}, audience="pm")
     assert "143.076,92\xa0€" in html and "-21.036,92\xa0€" in html and "0,85" in html
-    assert "Runs out at this pace" in html and "8. Jan. 2027" in html
+    assert "Aufgebraucht bei diesem Tempo" in html and "8. Jan. 2027" in html
 
 
 def test_a_locale_argument_wins_over_the_digests_own(digest: dict[str, Any]) -> None:
@@ -315,3 +337,39 @@ def test_the_client_reads_plain_words_and_the_pm_gets_everything(digest: dict[st
 def test_an_unknown_audience_is_refused(digest: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="unknown audience 'boss'"):
         render_text(digest, audience="boss")
+
+
+# --- issue keys link to Jira -----------------------------------------------------------------
+
+JIRA = "https://acme.atlassian.net"
+
+
+def test_every_issue_key_in_the_html_links_to_its_jira_page_and_never_wraps(
+    digest: dict[str, Any],
+) -> None:
+    digest["jira_url"] = JIRA + "/"
+    html = render_html(digest, image_cids={}, audience="pm")
+    links = {a["href"]: a["style"] for t, a in tags(html) if t == "a"}
+    for key in ("ACME-131", "ACME-137", "ACME-118", "ACME-112", "ACME-141"):
+        assert "white-space:nowrap" in str(links[f"{JIRA}/browse/{key}"]), key
+    # A key is a link and nothing more: no bare key left in a table cell.
+    assert not re.search(r"<td[^>]*>ACME-\d+</td>", html)
+
+
+def test_the_text_lists_the_jira_page_of_every_key_it_shows(digest: dict[str, Any]) -> None:
+    digest["jira_url"] = JIRA
+    text = render_text(digest)
+    links = text[text.index("ISSUES IN JIRA") :]
+    assert re.search(rf"^ACME-131 +{JIRA}/browse/ACME-131$", links, re.M)
+    shown = set(re.findall(r"ACME-\d+", text[: text.index("ISSUES IN JIRA")]))
+    assert set(re.findall(r"^(ACME-\d+) ", links, re.M)) == shown
+
+
+@pytest.mark.parametrize("jira_url", [None, "javascript:alert(1)//", "ftp://acme.example"])
+def test_without_a_safe_jira_site_keys_are_plain_text(
+    digest: dict[str, Any], jira_url: str | None
+) -> None:
+    digest["jira_url"] = jira_url
+    html, text = render_html(digest, image_cids={}), render_text(digest)
+    assert "/browse/" not in html and "ISSUES IN JIRA" not in text
+    assert re.search(r"<td[^>]*>ACME-131</td>", html)

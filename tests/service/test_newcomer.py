@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,8 @@ EXPECTED = {
     "digest.html",
     "digest.json",
     "digest.txt",
+    "digest-de.html",
+    "digest-de.txt",
     "burn.png",
     "scope.png",
     "scope-changes.csv",
@@ -74,6 +77,23 @@ def test_the_demo_flags_prices_and_mails_the_week(demo_out):
     }
     csv = (demo_out / "scope-changes.csv").read_text(encoding="utf-8-sig")
     assert all(key in csv for key in keys)
+
+
+def test_the_demo_writes_a_german_digest_and_links_issue_keys_to_jira(demo_out):
+    """CARE's mapping says `locale = "de_DE"`: its digest reads German words, money and dates."""
+    text = (demo_out / "digest-de.txt").read_text(encoding="utf-8")
+    html = (demo_out / "digest-de.html").read_text(encoding="utf-8")
+    assert text.startswith("Beta GmbH · CARE\nFortschrittsbericht Woche 47, 16. Nov. 2026")
+    assert "Dieser Monat (Nov. 2026): 13 h von 25 h verbraucht" in text
+    assert re.search(r"^Bisherige Kosten +2\.342,50\u00a0€$", text, re.M)
+    assert "Voraussichtliches Ende 18. Mai 2027 (85\u00a0% Sicherheit)" in text
+    assert "Erwartete Endkosten" in text and "Nicht zugeordnet" in text
+    assert '<html lang="de">' in html and "Sind Sie mit dem Fortschritt" in html
+    for english in ("Cost so far", "Waiting on you", "progress report"):
+        assert english not in text and english not in html
+    # The English digest's keys open their Jira page (the demo's Jira is the sandbox).
+    english = (demo_out / "digest.html").read_text(encoding="utf-8")
+    assert re.search(r'<a href="http://127\.0\.0\.1:\d+/browse/ACME-\d+"', english)
 
 
 def test_digest_build_writes_each_format(monkeypatch, sqlite_url, tmp_path):

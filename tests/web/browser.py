@@ -12,8 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
 # No network beyond loopback, no GPU, no first-run or update chatter: a quiet, repeatable browser.
 CHROMIUM_FLAGS = (
     "--headless",
@@ -76,6 +78,24 @@ class Chromium:
             "--hide-scrollbars", f"--window-size={width},{height}", f"--screenshot={png}", url
         )
         assert done.returncode == 0 and png.exists(), done.stderr[-2000:]
+
+
+@contextmanager
+def selenium_chromium(width: int, height: int) -> Iterator[Any]:
+    """A Selenium driver for Debian's chromium through its chromedriver, at a window size."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--window-size={width},{height}")
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 class _Pages(BaseHTTPRequestHandler):
