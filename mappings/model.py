@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 
@@ -42,8 +43,8 @@ class DigestSchedule:
 class Rate:
     """An hourly rate: what the client is billed and, when known, what the hour costs us."""
 
-    billing: float
-    cost: float | None = None  # internal; no client-facing text shows it
+    billing: Decimal
+    cost: Decimal | None = None  # internal; no client-facing text shows it
 
 
 RoleRates = tuple[tuple[str, Rate], ...]  # (role or person, rate), in file order
@@ -62,7 +63,7 @@ class Retainer:
     """A monthly allowance, in hours or in money (exactly one of them is set)."""
 
     hours_per_month: float | None = None
-    money_per_month: float | None = None
+    money_per_month: Decimal | None = None
     carry_over: bool = False  # unused allowance moves to the next month
 
 
@@ -83,16 +84,16 @@ class Project:
     key: str
     client: str
     currency: str
-    budget: float
+    budget: Decimal
     start: date
     end: date
     baseline: datetime | None  # timezone-aware; None when only a captured baseline is used
     hours_per_point: float
     weekly_capacity_hours: float
-    default_rate: float
+    default_rate: Decimal
     exclude_types: tuple[str, ...] = ()
     digest: DigestSchedule = field(default_factory=DigestSchedule)
-    categories: tuple[tuple[str, float], ...] = ()  # (component name, budget), in file order
+    categories: tuple[tuple[str, Decimal], ...] = ()  # (component name, budget), in file order
     pm: tuple[str, ...] = ()  # the agency's people: previews, alerts, feedback alerts
     locale: str = "en_GB"  # Babel locale of the client's digest
     contract: str = "time_and_materials"  # one of CONTRACTS
@@ -106,7 +107,7 @@ class Project:
     rate_changes: tuple[RateChange, ...] = ()  # ascending by start
 
     @property
-    def category_budgets(self) -> dict[str, float]:
+    def category_budgets(self) -> dict[str, Decimal]:
         return dict(self.categories)
 
     @property
@@ -137,7 +138,7 @@ class Mapping:
         return next((p for p in self.projects if p.key == key), None)
 
     @property
-    def rate_by_role(self) -> dict[str, float]:
+    def rate_by_role(self) -> dict[str, Decimal]:
         """The billing rate of each role in [rates]."""
         return {role: rate.billing for role, rate in self.rates}
 
@@ -149,7 +150,7 @@ class Mapping:
     def hours_by_type(self) -> dict[str, float]:
         return dict(self.estimates)
 
-    def rate_for(self, person: str | None, project: Project) -> float:
+    def rate_for(self, person: str | None, project: Project) -> Decimal:
         """The hourly billing rate of a person on `project`.
 
         Their own rate, else the project's rate for their role, else [rates] for their role, else

@@ -9,6 +9,7 @@ TOML or pydantic.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -51,6 +52,7 @@ from mappings.values import (
     Label,
     LocaleName,
     Money,
+    NamedMoney,
     NamedNumbers,
     NamedTexts,
     OptionalMoney,
@@ -66,7 +68,7 @@ from mappings.values import (
     Zone,
     array_of,
     near_miss,
-    positive,
+    positive_money,
     problem_of,
     refuse,
     show,
@@ -131,8 +133,8 @@ def _number_is_billing(value: Any) -> Any:
     """A plain number is the billing rate; anything else must be a `{ billing, cost }` table."""
     if isinstance(value, dict):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return {"billing": positive(value)}
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return {"billing": positive_money(value)}
     raise refuse(f"must be a positive number or {{ billing = …, cost = … }}, got {show(value)}")
 
 
@@ -216,7 +218,7 @@ class ProjectTable(Table):
     default_rate: Money
     exclude_types: Texts = Project.exclude_types
     digest: DigestTable = Field(default_factory=DigestTable)
-    categories: NamedNumbers = Field(default_factory=dict)
+    categories: NamedMoney = Field(default_factory=dict)
     pm: Emails = Project.pm
     locale: LocaleName = Project.locale
     contract: Contract = Project.contract
