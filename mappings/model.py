@@ -99,6 +99,7 @@ class Project:
     contract: str = "time_and_materials"  # one of CONTRACTS
     retainer: Retainer | None = None  # set exactly when contract is "retainer"
     alerts: tuple[float, ...] = (50, 75, 90, 100)  # % of budget, ascending
+    alerts_to_client: bool = False  # the 90 and 100 % crossings also mail `digest.to` (live only)
     feedback_alert_below: int = 6  # a feedback score at or below it alerts `pm`
     notify_client_on_flag: bool = False
     non_billable: NonBillable = field(default_factory=NonBillable)

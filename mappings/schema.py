@@ -224,6 +224,7 @@ class ProjectTable(Table):
     contract: Contract = Project.contract
     retainer: RetainerTable | None = Field(default=None, validate_default=True)
     alerts: Percentages = Project.alerts
+    alerts_to_client: Flag = Project.alerts_to_client
     feedback_alert_below: Score = Project.feedback_alert_below
     notify_client_on_flag: Flag = Project.notify_client_on_flag
     non_billable: NonBillableTable = Field(default_factory=NonBillableTable)
