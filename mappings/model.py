@@ -117,6 +117,16 @@ class Project:
 
 
 @dataclass(frozen=True)
+class ExchangeRate:
+    """One unit of `currency` is worth `rate` of `to`, from `start` until the pair's next entry."""
+
+    start: date
+    currency: str
+    to: str
+    rate: Decimal
+
+
+@dataclass(frozen=True)
 class Statuses:
     blocked: tuple[str, ...] = ("Blocked",)
     waiting_on_client: tuple[str, ...] = ("Waiting for client",)
@@ -133,6 +143,8 @@ class Mapping:
     people: tuple[tuple[str, str], ...] = ()  # Jira accountId (or Data Center name) -> role
     estimates: tuple[tuple[str, float], ...] = ()  # issue type -> default hours
     statuses: Statuses = field(default_factory=Statuses)
+    # For a multi-project total in one currency only; ascending by start within each pair.
+    exchange_rates: tuple[ExchangeRate, ...] = ()
     source: str = "<memory>"
 
     def project(self, key: str) -> Project | None:

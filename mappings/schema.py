@@ -28,6 +28,7 @@ from pydantic_core import InitErrorDetails
 from mappings import relations
 from mappings.model import (
     DigestSchedule,
+    ExchangeRate,
     JiraFields,
     Mapping,
     NonBillable,
@@ -49,6 +50,7 @@ from mappings.values import (
     Flag,
     Hour,
     Instant,
+    KnownCurrency,
     Label,
     LocaleName,
     Money,
@@ -303,6 +305,30 @@ class StatusesTable(Table):
         return Statuses(**dict(self))
 
 
+class ExchangeRateTable(Table):
+    """`[[exchange_rates]]`: `{ from = DATE, currency = "USD", to = "EUR", rate = 0.92 }`."""
+
+    start: Day = Field(alias="from")
+    currency: KnownCurrency
+    to: KnownCurrency
+    rate: Money
+
+    @field_validator("to")
+    @classmethod
+    def _another_currency(cls, to: str, info: ValidationInfo) -> str:
+        if info.data.get("currency") == to:
+            raise refuse(f'must differ from currency, both are "{to}"')
+        return to
+
+    def build(self) -> ExchangeRate:
+        return ExchangeRate(**dict(self))
+
+
+ExchangeRates = Annotated[
+    tuple[ExchangeRateTable, ...], array_of("an array of tables, [[exchange_rates]]")
+]
+
+
 def _one_or_more(projects: Any) -> Any:
     if not isinstance(projects, list) or not projects:
         raise refuse(f"must be one or more [[projects]] tables, got {show(projects)}")
@@ -316,6 +342,7 @@ class MappingTable(Table):
     people: NamedTexts = Field(default_factory=dict)
     estimates: NamedNumbers = Field(default_factory=dict)
     statuses: StatusesTable = Field(default_factory=StatusesTable)
+    exchange_rates: ExchangeRates = ()
 
     @classmethod
     def relations(cls, raw: dict[str, Any]) -> list[Problem]:
@@ -329,5 +356,6 @@ class MappingTable(Table):
             people=tuple(self.people.items()),
             estimates=tuple(self.estimates.items()),
             statuses=self.statuses.build(),
+            exchange_rates=tuple(rate.build() for rate in self.exchange_rates),
             source=source,
         )

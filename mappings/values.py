@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
+from babel.numbers import is_currency
 from pydantic import AfterValidator, BeforeValidator, PlainValidator
 from pydantic_core import PydanticCustomError
 
@@ -164,6 +165,13 @@ def _locale(value: Any) -> str:
         raise refuse(f'must be a locale name such as "en_GB" or "de_DE", got "{name}"') from None
 
 
+def _known_currency(value: Any) -> str:
+    code = _matching(CURRENCY, 'a three-letter upper-case currency code such as "EUR"')(value)
+    if not is_currency(code):  # CLDR's list, as Babel has it: "EUO" is a typo, not a currency
+        raise refuse(f'must be an ISO 4217 currency code such as "EUR", got "{code}"')
+    return code
+
+
 def _day(value: Any) -> date:
     if isinstance(value, datetime) or not isinstance(value, date):
         raise refuse(f"must be a date such as 2026-09-01 (no quotes), got {show(value)}")
@@ -202,6 +210,7 @@ Currency = Annotated[
     str,
     PlainValidator(_matching(CURRENCY, 'a three-letter upper-case currency code such as "EUR"')),
 ]
+KnownCurrency = Annotated[str, PlainValidator(_known_currency)]
 CustomField = Annotated[
     str, PlainValidator(_matching(CUSTOM_FIELD, 'a custom field id such as "customfield_10016"'))
 ]
