@@ -8,7 +8,8 @@ and margin of the work.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -16,9 +17,10 @@ from sqlalchemy import Engine, select
 from mappings.model import Mapping
 from reports import formats
 from reports.alerts import CLIENT_COPY, FORECAST, budget_key
-from reports.budget import calculate_budget, non_billable_summary
+from reports.budget import calculate_budget, exact, non_billable_summary
 from reports.contracts import internal_burn, split_days
 from reports.digest import build_digest
+from reports.exchange import ProjectAmounts, Total, total_in
 from reports.period import period_for, week_name
 from reports.rates import change_days, local_day
 from service.digest.load import load_frames
@@ -108,7 +110,7 @@ def _alerts_text(rows: list[dict[str, Any]], current_budget: str) -> str:
         earlier = " (all of an earlier budget)" if rows else ""
         return f"none{earlier}"
     parts = []
-    for row in current:
+    for row in sorted(current, key=_in_order):
         name = row["threshold"].removeprefix(CLIENT_COPY)
         what = "forecast overrun" if name == FORECAST else f"{name}%"
         part = f"{what} on {_when(row['first_sent_at'])}"
@@ -116,6 +118,12 @@ def _alerts_text(rows: list[dict[str, Any]], current_budget: str) -> str:
             part += f", repeated {row['sends'] - 1}×, last on {_when(row['last_sent_at'])}"
         parts.append(part)
     return "; ".join(parts)
+
+
+def _in_order(row: dict[str, Any]) -> tuple[datetime, float]:
+    """When first sent, then the lower threshold first ("90" before "100"; the forecast last)."""
+    name = row["threshold"].removeprefix(CLIENT_COPY)
+    return row["first_sent_at"], float(name) if name != FORECAST else float("inf")
 
 
 def _overrun_text(status: dict[str, Any], m: Any) -> str:
@@ -135,3 +143,52 @@ def _margin_text(internal: dict[str, Any], m: Any) -> str:
 
 def _when(at: datetime) -> str:
     return f"{at:%Y-%m-%d %H:%M} UTC"
+
+
+def money_total(
+    mapping: Mapping, statuses: Sequence[dict[str, Any]], currency: str, on: date
+) -> Total:
+    """The projects' budget, spent and forecast in one `currency`, at the mapping's exchange
+    rates in force `on` (`reports.exchange`)."""
+    amounts = [
+        ProjectAmounts(
+            s["project"],
+            s["currency"],
+            exact(s["total"]),
+            exact(s["spent"]),
+            None if s["eac"] is None else exact(s["eac"]),
+        )  # fmt: skip
+        for s in statuses
+    ]
+    return total_in(amounts, currency, mapping.exchange_rates, on)
+
+
+def total_facts(total: Total) -> list[tuple[str, str]]:
+    """The total as (label, text) lines; a total that cannot be made says why and what to add."""
+    on = total.on.isoformat()
+    if total.missing:
+        return [
+            (
+                f"No total in {total.currency}",
+                f"no exchange rate into {total.currency} in force on {on} for "
+                f"{', '.join(total.missing)}; add one to [[exchange_rates]] in the mapping",
+            )
+        ]
+
+    def m(amount: Any) -> str:
+        return formats.money(amount, total.currency)
+
+    forecast = (
+        m(total.forecast)
+        if total.forecast is not None
+        else f"unknown: no forecast yet for {', '.join(total.no_forecast)}"
+    )
+    rates = "; ".join(
+        f"1 {r.currency} = {r.rate} {r.to} (rate of {r.start.isoformat()})" for r in total.used
+    )
+    return [
+        ("Budget", m(total.budget)),
+        ("Spent", m(total.spent)),
+        ("Forecast", forecast),
+        ("Rates", rates or f"none needed, all in {total.currency}"),
+    ]
