@@ -21,6 +21,7 @@ from service.store.engine import make_engine
 from tests.money.money_support import MAPPING_TOML, money_mapping
 from tests.money.test_budget_alerts import log_more
 from tests.money.test_money_history import NOW, at, seed
+from tests.money.test_no_cost_for_clients import visible
 from tests.smtp_sink import running_sink
 
 WEST = """
@@ -137,3 +138,69 @@ def test_a_currency_without_a_rate_gives_a_message_not_a_sum(world):
     assert "£" not in result.output
     wrong = status("--total-in", "EUROS")
     assert wrong.exit_code == 2 and "not an ISO 4217 currency code" in wrong.output
+
+
+@pytest.fixture
+def cockpit(world, db_url: str, tmp_path) -> Iterator[Any]:
+    from service import create_app
+    from service.store.clock import frozen_clock
+    from tests.support import app_settings
+    from tests.web.cockpit_support import SECRET_KEY, add_people
+
+    settings = app_settings(db_url, mappings=str(tmp_path / "money.toml"), secret_key=SECRET_KEY)
+    app = create_app(settings, clock=frozen_clock(at(2027, 1, 12, 11)))  # 10:00 UTC
+    add_people(app)
+    yield app
+    app.extensions["scopewatch"].engine.dispose()
+
+
+def page_text(client: Any, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return " ".join(visible(response.get_data(as_text=True)).split())
+
+
+@pytest.mark.parametrize("who", ["pm", "viewer"])
+def test_the_cockpit_shows_the_money_and_a_total_to_the_agency(cockpit, who):
+    from tests.web.cockpit_support import PM, VIEWER, log_in
+
+    client = cockpit.test_client()
+    assert log_in(client, PM if who == "pm" else VIEWER).status_code == 302
+    project = page_text(client, "/projects/MONEY")
+    assert (
+        "Money this week (the agency's eyes only) Contract time and materials (the budget is a "
+        "cap) Budget used €1,050.38 of €1,000 (105%) Alerts sent 50% on 2027-01-05 09:00 UTC;"
+    ) in project
+    assert "100% on 2027-01-05 10:00 UTC, repeated 1×, last on 2027-01-12 10:00 UTC" in project
+    assert "Forecast overrun expected final cost €2,100.75, €1,100.75 over the budget" in project
+    assert "Margin €192.04 (billed €1,050.38, cost €858.33)" in project
+
+    home = page_text(client, "/")
+    assert home.count("Money this week") == 2  # MONEY and WEST
+    assert "Margin €192.04" in home and "Total in EUR" not in home
+    total = page_text(client, "/?total_in=EUR")
+    assert (
+        "In EUR, at the exchange rates in force on 2027-01-12; this week's figures. "
+        "Budget €5,568.96 Spent €1,050.38 Forecast unknown: no forecast yet for WEST "
+        "Rates 1 USD = 0.9137 EUR (rate of 2027-01-05)"
+    ) in total
+    missing = page_text(client, "/?total_in=GBP")
+    assert "No total in GBP: no exchange rate into GBP in force on 2027-01-12 for MONEY (EUR)" in (
+        missing
+    )
+    assert "Budget €" not in missing.split("Total of all projects")[1].split("Money this week")[0]
+
+
+def test_no_client_facing_page_shows_the_money_panel(cockpit):
+    from service.digest.links import feedback_secret, make_token
+    from tests.web.cockpit_support import log_in
+
+    client = cockpit.test_client()
+    log_in(client)
+    preview = page_text(client, "/projects/MONEY/digest")  # what the client will be sent
+    assert "Margin" not in preview and "€192.04" not in preview and "€858.33" not in preview
+    secret = feedback_secret(cockpit.extensions["scopewatch"])
+    assert secret is not None
+    token = make_token(secret, "MONEY", "2027-W01", "n-1", now=NOW)
+    feedback = page_text(cockpit.test_client(), f"/feedback/{token}")
+    assert "Margin" not in feedback and "€192.04" not in feedback
