@@ -27,14 +27,17 @@ def project_money(key: str) -> dict[str, Any]:
 
 
 def money_overview(total_in: str | None) -> dict[str, Any]:
-    """Every project's money panel, and the total in `total_in` when the PM asked for one."""
+    """Every project's money panel, and the total in `total_in` when the PM asked for one (or
+    in SCOPEWATCH_TOTAL_IN when the page names none)."""
     rt = get_runtime()
     panels = {p.key: project_money(p.key) for p in rt.mapping.projects}
     currencies = sorted(
         {p.currency for p in rt.mapping.projects} | {r.to for r in rt.mapping.exchange_rates}
     )
     overview: dict[str, Any] = {"projects": panels, "currencies": currencies, "total": None}
-    code = (total_in or "").strip().upper()
+    # The PM's choice on the page, else the operator's default; "" is the PM choosing none.
+    chosen = rt.settings.total_in if total_in is None else total_in
+    code = (chosen or "").strip().upper()
     if not code:
         return overview
     if not is_currency(code):

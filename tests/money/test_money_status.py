@@ -204,3 +204,23 @@ def test_no_client_facing_page_shows_the_money_panel(cockpit):
     token = make_token(secret, "MONEY", "2027-W01", "n-1", now=NOW)
     feedback = page_text(cockpit.test_client(), f"/feedback/{token}")
     assert "Margin" not in feedback and "€192.04" not in feedback
+
+
+def test_the_cockpit_total_defaults_to_the_configured_currency(world, db_url, tmp_path):
+    from service import create_app
+    from service.store.clock import frozen_clock
+    from tests.support import app_settings
+    from tests.web.cockpit_support import SECRET_KEY, add_people, log_in
+
+    settings = app_settings(
+        db_url, mappings=str(tmp_path / "money.toml"), secret_key=SECRET_KEY, total_in="EUR"
+    )
+    app = create_app(settings, clock=frozen_clock(at(2027, 1, 4, 13)))  # 12:00 UTC
+    try:
+        add_people(app)
+        client = app.test_client()
+        log_in(client)
+        assert "Budget €5,600.46 Spent €1,050.38" in page_text(client, "/")  # at 0.92
+        assert "Budget €5,600.46" not in page_text(client, "/?total_in=")  # the PM chose none
+    finally:
+        app.extensions["scopewatch"].engine.dispose()
