@@ -74,26 +74,35 @@ def run_alerts(engine: Engine, mapping: Mapping, mailer: Mailer | None, now: dat
         return 0
     mailed = 0
     for project in mapping.projects:
-        to_client = project.alerts_to_client and bool(project.digest.to)
-        if not project.pm and not to_client:
+        if not project.pm and not _to_client(project):
             continue
         try:
-            burn = _burn(engine, mapping, project, now)
-            if project.pm:
-                for alert in due_alerts(
-                    project, total=burn.total, spent=burn.spent, eac=burn.eac, sent=burn.sent,
-                    now=now,
-                ):  # fmt: skip
-                    if _send(mailer, project, alert):
-                        _record(engine, alert, now)
-                        mailed += 1
-            if to_client and burn.live:  # observe mode never mails the client
-                copies = due_client_copies(
-                    project, total=burn.total, spent=burn.spent, sent=burn.sent
-                )
-                mailed += sum(_send_client_copy(engine, mailer, project, a, now) for a in copies)
+            mailed += _project_alerts(engine, mapping, mailer, project, now)
         except Exception:  # one project's broken data must not stop the others' alerts
             log.exception("budget alerts of %s failed", project.key, extra={"project": project.key})
+    return mailed
+
+
+def _to_client(project: Project) -> bool:
+    return project.alerts_to_client and bool(project.digest.to)
+
+
+def _project_alerts(
+    engine: Engine, mapping: Mapping, mailer: Mailer, project: Project, now: datetime
+) -> int:
+    burn = _burn(engine, mapping, project, now)
+    mailed = 0
+    if project.pm:
+        due = due_alerts(
+            project, total=burn.total, spent=burn.spent, eac=burn.eac, sent=burn.sent, now=now
+        )
+        for alert in due:
+            if _send(mailer, project, alert):
+                _record(engine, alert, now)
+                mailed += 1
+    if _to_client(project) and burn.live:  # observe mode never mails the client
+        copies = due_client_copies(project, total=burn.total, spent=burn.spent, sent=burn.sent)
+        mailed += sum(_send_client_copy(engine, mailer, project, a, now) for a in copies)
     return mailed
 
 
