@@ -94,3 +94,13 @@ def total_in(
         missing=(),
         no_forecast=no_forecast,
     )
+
+
+def show_exchange_rates(rates: Sequence[ExchangeRate]) -> list[str]:
+    """The exchange rate table as text lines, pair by pair, each rate with the day it starts."""
+    if not rates:
+        return []
+    lines = ["Exchange rates (for a total in one currency):"]
+    for rate in sorted(rates, key=lambda r: (r.currency, r.to, r.start)):
+        lines.append(f"  1 {rate.currency} = {rate.rate} {rate.to}  from {rate.start.isoformat()}")
+    return lines

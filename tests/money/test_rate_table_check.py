@@ -72,7 +72,14 @@ rate = 0.92
 
 
 def test_exchange_rates_are_checked_with_where_each_mistake_is(check):
-    assert check(MAPPING_TOML + EXCHANGE).exit_code == 0
+    later = EXCHANGE.replace("2026-01-01", "2027-01-01").replace("0.92", "0.9137")
+    fine = check(MAPPING_TOML + EXCHANGE + later)
+    assert fine.exit_code == 0, fine.output
+    assert [" ".join(line.split()) for line in fine.output.splitlines()[-4:-1]] == [
+        "Exchange rates (for a total in one currency):",
+        "1 USD = 0.92 EUR from 2026-01-01",
+        "1 USD = 0.9137 EUR from 2027-01-01",
+    ]
     wrong = EXCHANGE + EXCHANGE.replace("0.92", "0.93")  # the same pair twice on one day
     wrong += EXCHANGE.replace("2026-01-01", "2025-06-01").replace("0.92", "0")  # earlier, zero
     wrong += EXCHANGE.replace('"USD"', '"USX"')
