@@ -224,3 +224,17 @@ def test_the_cockpit_total_defaults_to_the_configured_currency(world, db_url, tm
         assert "Budget €5,600.46" not in page_text(client, "/?total_in=")  # the PM chose none
     finally:
         app.extensions["scopewatch"].engine.dispose()
+
+
+def test_the_total_in_json_keeps_exact_amounts_and_the_rate_used(world):
+    result = status("--as-of", AS_OF, "--total-in", "EUR", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [p["project"] for p in data["projects"]] == ["MONEY", "WEST"]
+    total = data["total"]
+    assert (total["currency"], total["on"], total["budget"], total["spent"]) == (
+        "EUR", "2027-01-05", "5568.96", "1050.38",
+    )  # fmt: skip
+    assert total["used"] == [
+        {"start": "2027-01-05", "currency": "USD", "to": "EUR", "rate": "0.9137"}
+    ]
