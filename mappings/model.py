@@ -10,6 +10,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+# The digest's sections a project may send its client (`client_sections`), and the default. The
+# earned-value table and the internal figures (work logged on rejected changes) are the PM's
+# alone, so no mapping can choose them for a client.
+CLIENT_SECTION_CHOICES = (
+    "headline", "waiting_on_you", "budget", "scope", "milestones", "blockers", "feedback",
+    "transitions", "risks", "questions",
+)  # fmt: skip
+DEFAULT_CLIENT_SECTIONS = CLIENT_SECTION_CHOICES[:7]
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,7 @@ class Project:
     categories: tuple[tuple[str, Decimal], ...] = ()  # (component name, budget), in file order
     pm: tuple[str, ...] = ()  # the agency's people: previews, alerts, feedback alerts
     locale: str = "en_GB"  # Babel locale of the client's digest
+    client_sections: tuple[str, ...] = DEFAULT_CLIENT_SECTIONS  # in CLIENT_SECTION_CHOICES
     contract: str = "time_and_materials"  # one of CONTRACTS
     retainer: Retainer | None = None  # set exactly when contract is "retainer"
     alerts: tuple[float, ...] = (50, 75, 90, 100)  # % of budget, ascending

@@ -42,6 +42,7 @@ from mappings.model import (
 from mappings.relations import Problem
 from mappings.values import (
     IS_TABLE,
+    ClientSections,
     Contract,
     Currency,
     CustomField,
@@ -223,6 +224,7 @@ class ProjectTable(Table):
     categories: NamedMoney = Field(default_factory=dict)
     pm: Emails = Project.pm
     locale: LocaleName = Project.locale
+    client_sections: ClientSections = Project.client_sections
     contract: Contract = Project.contract
     retainer: RetainerTable | None = Field(default=None, validate_default=True)
     alerts: Percentages = Project.alerts

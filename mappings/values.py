@@ -22,7 +22,7 @@ from babel.numbers import is_currency
 from pydantic import AfterValidator, BeforeValidator, PlainValidator
 from pydantic_core import PydanticCustomError
 
-from mappings.model import CONTRACTS, WEEKDAYS
+from mappings.model import CLIENT_SECTION_CHOICES, CONTRACTS, WEEKDAYS
 
 PROJECT_KEY = re.compile(r"[A-Z][A-Z0-9_]+")
 CUSTOM_FIELD = re.compile(r"customfield_\d+")
@@ -231,6 +231,7 @@ StatusCategory = Annotated[
     ),
 ]
 Contract = Annotated[str, PlainValidator(_one_of(CONTRACTS))]
+ClientSection = Annotated[str, PlainValidator(_one_of(CLIENT_SECTION_CHOICES))]
 Zone = Annotated[str, PlainValidator(_zone)]
 LocaleName = Annotated[str, PlainValidator(_locale)]
 Day = Annotated[date, PlainValidator(_day)]
@@ -270,6 +271,7 @@ def _ascending(values: tuple[float, ...]) -> tuple[float, ...]:
 Texts = Annotated[tuple[Text, ...], array_of("an array of strings")]
 Emails = Annotated[tuple[Email, ...], array_of("an array of e-mail addresses")]
 StatusCategories = Annotated[tuple[StatusCategory, ...], array_of("an array of strings")]
+ClientSections = Annotated[tuple[ClientSection, ...], array_of("an array of section names")]
 Percentages = Annotated[
     tuple[Annotated[float, PlainValidator(_percentage)], ...],
     array_of("an array of percentages"),

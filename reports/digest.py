@@ -179,6 +179,8 @@ def build_digest(
         "period": {"start": period.start, "end": period.end, "as_of": period.as_of_utc},
         "currency": project.currency,
         "locale": locale,
+        # the sections the mapping sends the client (`client_sections`); the PM gets every one
+        "client_sections": list(project.client_sections),
         "budget": budget,
         "scope": scope,
         "timeline": timeline,

@@ -34,10 +34,13 @@ def status_of(
     forecast_finish: date | None,
     beyond_horizon: bool,
     oldest_client_wait_days: int | None,
+    over_allowance: bool = False,
 ) -> tuple[str, list[str]]:
     """The status and the reasons for it (codes, most serious first; empty when on track)."""
     off: list[str] = []
     risk: list[str] = []
+    if over_allowance:
+        risk.append("over_allowance")
     if _known(forecast_cost) and forecast_cost is not None and forecast_cost > budget:
         over = forecast_cost - budget
         (off if over > OFF_TRACK_COST_SHARE * budget else risk).append("cost_over_budget")
@@ -70,16 +73,23 @@ def calculate_headline(
     waits = [b["age_days"] for b in on_client if b["age_days"] is not None]
     waits += [c["age_days"] for c in scope["awaiting_decision"] if c["age_days"] is not None]
     eac = budget["evm"]["eac"]
+    contract = budget.get("contract") or {}
+    kind = contract.get("type", "time_and_materials")
+    this_month = contract.get("this_month") or {}
     beyond = finish is None and str(forecast.get("reason") or "").startswith("beyond")
     status, reasons = status_of(
         budget=budget["total"],
-        forecast_cost=eac,
+        # On a fixed price the client pays the price whatever the hours: an overrun of the
+        # agency's own effort is the PM's news (the margin), not the client's.
+        forecast_cost=None if kind == "fixed_price" else eac,
         planned_end=end,
         forecast_finish=finish,
         beyond_horizon=beyond,
         oldest_client_wait_days=max(waits) if waits else None,
+        over_allowance=kind == "retainer" and (this_month.get("left") or 0) < 0,
     )
     return {
+        "contract": kind,
         "status": status,
         "status_reasons": reasons,
         "spent_pct": int(round(burn)) if burn is not None else 0,

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from mappings.model import CLIENT_SECTION_CHOICES, DEFAULT_CLIENT_SECTIONS
 from reports import charts, formats
 
 NEEDS_ESTIMATE = "needs estimate"
@@ -36,17 +37,12 @@ _EVM_LABELS = (
     ("etc", "Estimate to complete (ETC)", "money"),
     ("vac", "Variance at completion (VAC)", "money"),
 )
-# Two audiences. The client's digest holds these sections (PRODUCT.md names no mapping key to
-# choose them, so this is the documented default: docs/digest-status.md); the PM's holds every
-# section, the earned-value table with its acronyms and the internal figures (work logged on
-# rejected changes).
+# Two audiences. The client's digest holds the sections its project's mapping chooses
+# (`client_sections`, by default these: docs/digest-status.md); the PM's holds every section, the
+# earned-value table with its acronyms and the internal figures (work logged on rejected changes).
 CLIENT, PM = "client", "pm"
-CLIENT_SECTIONS: tuple[str, ...] = (
-    "headline", "waiting_on_you", "budget", "scope", "milestones", "blockers", "feedback",
-)  # fmt: skip
-PM_SECTIONS: tuple[str, ...] = (
-    *CLIENT_SECTIONS, "transitions", "risks", "questions", "earned_value", "internal",
-)  # fmt: skip
+CLIENT_SECTIONS: tuple[str, ...] = DEFAULT_CLIENT_SECTIONS
+PM_SECTIONS: tuple[str, ...] = (*CLIENT_SECTION_CHOICES, "earned_value", "internal")
 SECTIONS = {CLIENT: CLIENT_SECTIONS, PM: PM_SECTIONS}
 CHARTS: tuple[str, ...] = ("burn", "scope")
 _CHART_MAKERS: dict[str, Callable[[Mapping[str, Any], str | None], bytes]] = {
@@ -80,7 +76,12 @@ def subject(d: Mapping[str, Any], *, locale: str | None = None) -> str:
     parts: list[str] = []
     if head.get("status"):
         parts.append(_clean(head["status"]))
-    if head["spent_pct"] is not None:
+    contract = (d.get("budget") or {}).get("contract") or {}
+    if contract.get("type") == "fixed_price":
+        # The client pays the price: the share delivered is their news, not the effort spent.
+        if contract.get("delivered") is not None:
+            parts.append(f"{show.pct(contract['delivered'])} of the planned work delivered")
+    elif head["spent_pct"] is not None:
         parts.append(f"{show.pct(head['spent_pct'])} of budget used")
     parts.append(_changes_phrase(head, show))
     waiting = _waiting_items(head)
@@ -187,6 +188,9 @@ def _view(d: Mapping[str, Any], show: _Show, audience: str = CLIENT) -> dict[str
     if audience not in SECTIONS:
         raise ValueError(f"unknown audience {audience!r}: use {' or '.join(SECTIONS)}")
     sections = SECTIONS[audience]
+    if audience == CLIENT and d.get("client_sections") is not None:
+        # The mapping's choice, never beyond what a client may see (mappings refuses the rest).
+        sections = tuple(s for s in d["client_sections"] if s in CLIENT_SECTION_CHOICES)
     view = {
         "subject": subject(d, locale=show.locale),
         "project": _clean(d.get("project")),
@@ -303,6 +307,7 @@ _REASONS = {
     "cost_over_budget": "the expected final cost is over the budget",
     "finish_after_plan": "the likely finish is after the planned end",
     "client_waiting": "something has waited on you for over a week",
+    "over_allowance": "this month's work is over the retainer's allowance",
 }
 
 
@@ -376,11 +381,26 @@ def _waiting_line(head: Mapping[str, Any], show: _Show) -> str:
     return "Waiting on you: " + " and ".join(items) + "."
 
 
+def _money_lines(d: Mapping[str, Any], head: Mapping[str, Any], show: _Show) -> list[str]:
+    """The money news in the contract's own language: a fixed price is the price, the approved
+    change requests and the share delivered (the agency's effort against it is not the client's
+    news); a retainer leads with this month's allowance; time and materials with the expected
+    final cost against the budget."""
+    contract = (d.get("budget") or {}).get("contract") or {}
+    summary = _clean(contract.get("summary"))
+    if contract.get("type") == "fixed_price" and summary:
+        return [summary]
+    cost = _cost_line(head, show)
+    lines = [summary] if contract.get("type") == "retainer" and summary else []
+    return lines + ([cost] if cost else [])
+
+
 def _headline_lines(d: Mapping[str, Any], show: _Show) -> list[str]:
     """Bad news first: cost against budget, finish against plan, what waits on the client, then
     the week's scope changes."""
     head = _headline(d)
-    lines = [line for line in (_cost_line(head, show), _finish_line(head, show)) if line]
+    finish = _finish_line(head, show)
+    lines = _money_lines(d, head, show) + ([finish] if finish else [])
     lines.append(_waiting_line(head, show))
     changes = _changes_phrase(head, show)
     lines.append(changes[:1].upper() + changes[1:] + " this week.")

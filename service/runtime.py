@@ -8,7 +8,10 @@ or the wall clock.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -22,6 +25,8 @@ from service.store.engine import make_engine
 
 if TYPE_CHECKING:
     from service.jira.client import JiraClient
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -78,3 +83,34 @@ def _mailer(settings: Settings) -> Mailer | None:
     if not settings.smtp_url or not settings.mail_from:
         return None
     return Mailer(smtp_url=settings.smtp_url, mail_from=settings.mail_from)
+
+
+class Paced:
+    """A job for the worker loop's idle hook, run at most once every `every` (by the runtime's
+    clock), so an idle worker does not rebuild every project's figures each second. `job(rt, now)`
+    returns how many mails it sent; its failure is logged and the next round tries again."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        job: Callable[[Runtime, datetime], int],
+        *,
+        every: timedelta = timedelta(minutes=10),
+        name: str = "paced job",
+    ) -> None:
+        self.rt = rt
+        self.job = job
+        self.every = every
+        self.name = name
+        self.last: datetime | None = None
+
+    def __call__(self) -> int:
+        now = self.rt.clock()
+        if self.last is not None and now - self.last < self.every:
+            return 0
+        self.last = now
+        try:
+            return self.job(self.rt, now)
+        except Exception:  # the worker's loop goes on; the next round tries again
+            log.exception("%s failed", self.name)
+            return 0

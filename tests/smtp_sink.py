@@ -1,7 +1,12 @@
-"""An aiosmtpd handler for mail tests: refuses RCPTs and answers DATA as scripted, then accepts."""
+"""An aiosmtpd handler for mail tests: refuses RCPTs and answers DATA as scripted, then accepts.
+
+It can also take a message in and never answer (`hold`): the mail has arrived, but its sender is
+left waiting, which is where a test kills it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -22,6 +27,10 @@ class ScriptedSink:
     refuse: dict[str, str] = field(default_factory=dict)  # address → RCPT reply
     delivered: list[Envelope] = field(default_factory=list)
     data_attempts: list[float] = field(default_factory=list)  # monotonic times of each DATA
+    hold: set[str] = field(
+        default_factory=set
+    )  # the next DATA to one of these: taken, not answered
+    released: bool = False  # held DATA commands are answered (running_sink sets it when done)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -33,6 +42,13 @@ class ScriptedSink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
         self.data_attempts.append(time.monotonic())
+        held = self.hold & set(envelope.rcpt_tos)
+        if held:
+            self.hold -= held
+            self.delivered.append(envelope)  # the mail has arrived...
+            while not self.released:  # ...but its sender never hears so
+                await asyncio.sleep(0.05)
+            return "250 OK"
         if self.data_replies:
             return self.data_replies.pop(0)
         self.delivered.append(envelope)
@@ -64,4 +80,5 @@ def running_sink() -> Iterator[tuple[ScriptedSink, int]]:
     try:
         yield handler, port
     finally:
+        handler.released = True
         controller.stop()

@@ -32,7 +32,7 @@ from reports.rates import local_day
 from service.digest.load import digest_for
 from service.mailer import Mailer
 from service.projects.modes import state
-from service.runtime import Runtime
+from service.runtime import Paced, Runtime
 from service.store import schema
 from service.store.engine import reader
 
@@ -195,22 +195,12 @@ def _record(engine: Engine, alert: Alert, now: datetime) -> None:
                 conn.execute(insert(schema.budget_alerts).values(row))
 
 
-class PacedAlerts:
-    """`run_alerts` for a worker loop: at most once every `every` (by the runtime's clock), so an
-    idle worker does not rebuild every project's burn each second."""
+class PacedAlerts(Paced):
+    """`run_alerts` for a worker loop, at the pace of `Paced`."""
 
     def __init__(self, rt: Runtime, every: timedelta = timedelta(minutes=10)) -> None:
-        self.rt = rt
-        self.every = every
-        self.last: datetime | None = None
+        super().__init__(rt, _alerts_now, every=every, name="budget alerts")
 
-    def __call__(self) -> int:
-        now = self.rt.clock()
-        if self.last is not None and now - self.last < self.every:
-            return 0
-        self.last = now
-        try:
-            return run_alerts(self.rt.engine, self.rt.mapping, self.rt.mailer, now)
-        except Exception:  # the worker's loop goes on; the next round tries again
-            log.exception("budget alerts failed")
-            return 0
+
+def _alerts_now(rt: Runtime, now: datetime) -> int:
+    return run_alerts(rt.engine, rt.mapping, rt.mailer, now)

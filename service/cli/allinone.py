@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from service.runtime import Runtime
 from service.settings import Settings
@@ -17,7 +18,6 @@ log = logging.getLogger(__name__)
 
 
 def run_all(settings: Settings, host: str, port: int) -> None:
-    from service.alerts.budget import PacedAlerts
     from service.digest.schedule import Scheduler
     from service.mirror import worker
     from service.store.migrate import upgrade
@@ -37,7 +37,7 @@ def run_all(settings: Settings, host: str, port: int) -> None:
             name="worker",
             daemon=True,
             args=(rt,),
-            kwargs={"stop": stop, "observe": observe, "also": PacedAlerts(rt)},
+            kwargs={"stop": stop, "observe": observe, "also": _idle_round(rt)},
         ),
         threading.Thread(target=Scheduler(rt).run, name="scheduler", daemon=True, args=(stop,)),
     ]
@@ -49,3 +49,13 @@ def run_all(settings: Settings, host: str, port: int) -> None:
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
+
+
+def _idle_round(rt: Runtime) -> Callable[[], int]:
+    """What the worker does when its queues are empty, each at its own pace: the PM's budget
+    alerts and the clients' daily notes of newly flagged scope changes."""
+    from service.alerts.budget import PacedAlerts
+    from service.digest.flag_notices import PacedFlagNotices
+
+    alerts, notes = PacedAlerts(rt), PacedFlagNotices(rt)
+    return lambda: alerts() + notes()

@@ -81,22 +81,26 @@ def serve(host: str, port: int) -> None:
 def worker(once: bool) -> None:
     """Processes the inbox and the Jira outbox."""
     from service.alerts.budget import PacedAlerts
+    from service.digest.flag_notices import PacedFlagNotices
     from service.mirror import worker as worker_mod
     from service.runtime import Runtime
 
     rt = Runtime.from_settings()  # a service: it keeps retrying a Jira that does not answer
     require_migrated(rt)
-    alerts = PacedAlerts(rt)  # budget alerts due are mailed within the worker's next run
+    # Mailed within the worker's next idle round: budget alerts due, the clients' daily notes.
+    alerts, notes = PacedAlerts(rt), PacedFlagNotices(rt)
     if once:
         stats = worker_mod.run_once(rt)
-        mailed = alerts()
+        mailed, noted = alerts(), notes()
         click.echo(f"processed {stats.handled} events, {stats.failed} failed")
         if mailed:
             click.echo(f"budget alerts mailed: {mailed}")
+        if noted:
+            click.echo(f"flag notes mailed: {noted}")
         return
     stop = threading.Event()
     try:
-        worker_mod.run_forever(rt, stop=stop, also=alerts)
+        worker_mod.run_forever(rt, stop=stop, also=lambda: alerts() + notes())
     except KeyboardInterrupt:
         stop.set()
 

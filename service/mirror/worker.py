@@ -221,7 +221,7 @@ def run_forever(
     also: Callable[[], object] | None = None,
 ) -> None:
     """The long-running loop of `scopewatch worker` and of `scopewatch run`. `also` runs when the
-    queues are empty (the budget alerts, from a layer above); it keeps its own pace."""
+    queues are empty (budget alerts and flag notes, from layers above); it keeps its own pace."""
     rolled_up = False
     while not stop.is_set():
         try:

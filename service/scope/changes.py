@@ -128,6 +128,17 @@ def list_changes(
     return [ScopeChange.from_row(row).to_json() for row in conn.execute(query).mappings()]
 
 
+def pending_changes(conn: Connection, project_key: str) -> list[ScopeChange]:
+    """The project's changes awaiting the client's decision, in the order they were flagged."""
+    query = (
+        select(schema.scope_changes)
+        .where(_sc.project_key == project_key, _sc.decision == "pending")
+        .where(_sc.withdrawn == false())
+        .order_by(_sc.detected_at, _sc.id)
+    )
+    return [ScopeChange.from_row(row) for row in conn.execute(query).mappings()]
+
+
 def approved_budget_extension(conn: Connection, project_key: str) -> float:
     """What approved changes add to the budget: their cost (unpriced ones add nothing yet)."""
     total = conn.execute(

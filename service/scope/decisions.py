@@ -22,6 +22,7 @@ from service.scope.baseline import current_baseline
 from service.scope.changes import change_by_key, update_change
 from service.scope.model import DECISIONS, Decision, Invalid, NotFound, ScopeChange
 from service.scope.pricing import IssueFacts
+from service.scope.reprice import reprice_parents_of
 from service.scope.writeback import enqueue_writeback
 
 NOTE_MAX_CHARS = 2000
@@ -108,4 +109,6 @@ def apply_decision(
     if changed:
         baseline = current_baseline(conn, project)
         enqueue_writeback(conn, mapping, project, baseline, updated, now)
+        # A rejected child no longer carries its parent, a reopened one does again.
+        reprice_parents_of(conn, mapping, change.issue_id, now)
     return updated

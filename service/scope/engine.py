@@ -39,8 +39,10 @@ from service.scope.baseline import (
 from service.scope.changes import changes_of_issue, insert_change, update_change
 from service.scope.decisions import label_decision
 from service.scope.model import ScopeChange
+from service.scope.parents import scope_hours_for
 from service.scope.prices import latest_price, record_price
 from service.scope.pricing import Impact, IssueFacts, hours_for, price, round_half_up
+from service.scope.reprice import reprice_parents
 from service.scope.writeback import cancel_writebacks, enqueue_writeback
 from service.store import schema
 from service.store.engine import insert_ignore
@@ -77,7 +79,41 @@ def evaluate_issue(
     found = conn.execute(_ISSUE_BY_ID, {"issue_id": issue_id}).mappings().first()
     if found is None:
         return
-    issue = IssueFacts.from_row(found)
+    _evaluate(conn, mapping, IssueFacts.from_row(found), now, previous, baselines, actor)
+    if _may_move_parents(found, previous):
+        # A parent priced before its children came (an epic, then its stories) is priced by
+        # them now; and the parent an issue left may carry its own price again.
+        before = None if previous is None else previous.get("parent_id")
+        reprice_parents(conn, mapping, [found["parent_id"], before], now, baselines)
+
+
+# What a child carries of its parent depends on these; any other edit leaves parents alone.
+_CARRYING_COLUMNS = (
+    "parent_id",
+    "project_key",
+    "issue_type",
+    "original_estimate_seconds",
+    "story_points",
+    "labels",  # a decision label on the child
+    "deleted",
+)
+
+
+def _may_move_parents(found: Any, previous: dict[str, Any] | None) -> bool:
+    if not found["parent_id"] and (previous is None or not previous.get("parent_id")):
+        return False
+    return previous is None or any(found[c] != previous.get(c) for c in _CARRYING_COLUMNS)
+
+
+def _evaluate(
+    conn: Connection,
+    mapping: Mapping,
+    issue: IssueFacts,
+    now: datetime,
+    previous: dict[str, Any] | None,
+    baselines: dict[str, Baseline] | None,
+    actor: str | None,
+) -> None:
     changes = _withdraw_left_behind(conn, issue, changes_of_issue(conn, issue.id), now)
     project = mapping.project(issue.project_key)
     if issue.deleted or project is None:
@@ -117,7 +153,8 @@ def _open_change(
     actor: str | None = None,
 ) -> None:
     day = local_day(now, project)
-    impact = price(hours_for(issue, project, mapping), issue.assignee, project, mapping, day)
+    hours = scope_hours_for(conn, mapping, project, baseline, issue)
+    impact = price(hours, issue.assignee, project, mapping, day)
     decided = label_decision(issue, previous, mapping.jira)
     values: dict[str, Any] = {
         "project_key": project.key,
@@ -178,7 +215,7 @@ def _follow_change(
         # The rate it was priced at stays its rate; a new assignee brings their rate of today.
         last_price = latest_price(conn, change.id)
         kept = last_price.rate if last_price and last_price.assignee == issue.assignee else None
-        hours = hours_for(issue, project, mapping)
+        hours = scope_hours_for(conn, mapping, project, baseline, issue)
         day = local_day(now, project)
         impact = price(hours, issue.assignee, project, mapping, day, rate=kept)
         values.update(_impact_columns(impact))

@@ -157,10 +157,25 @@ NOT_SCOPE_TEXT = (
 
 
 def impact_comment(
-    impact: Impact, baseline_label: str, decision: Decision, locale: str = formats.DEFAULT_LOCALE
+    impact: Impact,
+    baseline_label: str,
+    decision: Decision,
+    locale: str = formats.DEFAULT_LOCALE,
+    carried_by: tuple[str, ...] = (),
 ) -> str:
-    """What the client reads on the ticket: "Outside the baseline of 1 Sep 2026: +10 h, €850, …"."""
+    """What the client reads on the ticket: "Outside the baseline of 1 Sep 2026: +10 h, €850, …".
+
+    `carried_by`: the keys of the children that carry this parent's work (`service.scope.parents`);
+    the parent then adds nothing itself, and says where its price is instead.
+    """
     opening = f"Outside the baseline of {baseline_label}:"
+    if carried_by:
+        # No "pending your approval": each child is approved or rejected with its own price.
+        text = (
+            f"{opening} priced through {', '.join(carried_by)}, each with its own price and "
+            "decision; nothing is added for this issue on top of them."
+        )
+        return text if decision == "pending" else f"{text} {_DECISION_SENTENCES[decision]}"
     if impact.hours is None or impact.cost is None or impact.schedule_days is None:
         # No "pending your approval" here: there is nothing to approve until it has a price.
         text = f"{opening} needs an estimate before it can be priced."

@@ -38,6 +38,7 @@ from service.outbox.queue import Executed, InvalidJob, Job, JobKind, cancel_pend
 from service.scope.baseline import Baseline
 from service.scope.changes import mark_written
 from service.scope.model import ScopeChange
+from service.scope.parents import carrying_children
 from service.scope.pricing import NOT_SCOPE_TEXT, impact_comment
 
 WRITEBACK = "writeback"
@@ -134,9 +135,14 @@ def _impact_property(value: dict[str, Any]) -> ImpactProperty:
 
 
 def payload_for(
-    jira: JiraFields, project: Project, baseline: Baseline, change: ScopeChange
+    jira: JiraFields,
+    project: Project,
+    baseline: Baseline,
+    change: ScopeChange,
+    carried_by: tuple[str, ...] = (),
 ) -> WritebackPayload:
-    """What Jira should show for this version of the change."""
+    """What Jira should show for this version of the change (`carried_by`: the children that
+    carry its price, `service.scope.parents`)."""
     impact = change.impact
     marker = f"[scopewatch change {change.id}]"
     decision_labels = {"approved": jira.approved_label, "rejected": jira.rejected_label}
@@ -148,7 +154,8 @@ def payload_for(
             label for name, label in decision_labels.items() if name != change.decision
         ]
     targets = ((jira.impact_hours_field, impact.hours), (jira.impact_cost_field, impact.cost))
-    text = impact_comment(impact, baseline.label(project.digest.tz), change.decision)  # type: ignore[arg-type]
+    label = baseline.label(project.digest.tz)
+    text = impact_comment(impact, label, change.decision, carried_by=carried_by)  # type: ignore[arg-type]
     return WritebackPayload(
         issue_key=change.key,
         labels_add=tuple(labels_add),
@@ -246,11 +253,16 @@ def enqueue_writeback(
         # An older version not yet started would only be overwritten by this one; worse, its
         # label edit would come back as a webhook and read as a decision, flip-flopping with ours.
         cancel_writebacks(conn, change.id, f"superseded by {key}", now)
-    payload = (
-        unflag_payload_for(mapping.jira, change).to_json()
-        if kind == UNFLAG
-        else payload_for(mapping.jira, project, baseline, change).to_json()
-    )
+    if kind == UNFLAG:
+        payload = unflag_payload_for(mapping.jira, change).to_json()
+    else:
+        # Only a change priced at 0 h can be a parent its children carry: others skip the query.
+        carried_by = (
+            carrying_children(conn, mapping, project, baseline, change.issue_id)
+            if change.hours == 0
+            else ()
+        )
+        payload = payload_for(mapping.jira, project, baseline, change, carried_by).to_json()
     enqueue(
         conn,
         dedupe_key=key,

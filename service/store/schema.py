@@ -122,6 +122,7 @@ issues = Table(
     Column("event_ts", BigInteger, nullable=False, server_default="0"),  # newest event applied, ms
     Index("ix_issues_project_key", "project_key"),
     Index("ix_issues_key", "key"),
+    Index("ix_issues_parent_id", "parent_id"),  # a parent's children (`service.scope.parents`)
 )
 
 # Every status change with its time, from changelogs (creating an issue is not a transition).
@@ -459,6 +460,26 @@ digest_notices = Table(
     # "preview:ACME:2026-W47": a preview or skip claimed once, by one process; NULL for resends.
     Column("once", String(80), unique=True),
     Index("ix_digest_notices_project_week", "project_key", "week"),
+)
+
+# The daily mail to a client listing the scope changes flagged since the last one (the mapping's
+# `notify_client_on_flag`): one row per project, day (in the project's digest zone) and recipient,
+# claimed before SMTP is touched, so two workers or a crash between sending and recording never
+# mail it twice; the changes it lists are never listed to that recipient again.
+flag_notices = Table(
+    "flag_notices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(40), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("change_ids", JSON, nullable=False),  # the scope_changes ids the mail lists
+    Column("status", String(10), nullable=False),  # sending|sent|failed
+    Column("message_id", String(300), nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("error", Text),
+    UniqueConstraint("project_key", "day", "recipient"),
 )
 
 

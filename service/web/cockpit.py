@@ -29,6 +29,7 @@ from service.store import schema
 from service.store.engine import reader
 from service.web import sessions
 from service.web.context import get_runtime
+from service.web.digest_cache import page_digest
 from service.web.money_panel import money_overview, project_money
 from service.web.sessions import current_user, login_required, pm_required
 
@@ -129,12 +130,10 @@ def home() -> str:
 
 
 def _overview(project: Project) -> dict[str, Any]:
-    from service.digest.build import build_digest
-
     rt = get_runtime()
     row: dict[str, Any] = {"project": project}
     try:
-        digest = build_digest(rt, project.key, None, rt.clock())
+        digest = page_digest(rt, project)
     except ValueError as exc:
         row["problem"] = str(exc).splitlines()[0]
         return row
@@ -198,11 +197,10 @@ def _state(project: Project) -> dict[str, Any]:
     import base64
 
     from reports.charts import burn_chart, scope_chart
-    from service.digest.build import build_digest
 
     rt = get_runtime()
     try:
-        digest = build_digest(rt, project.key, None, rt.clock())
+        digest = page_digest(rt, project)
     except ValueError:
         return {"blockers": [], "charts": {}, "week": None, "trail": []}
     charts = {
@@ -258,11 +256,15 @@ def decision(key: str, issue: str) -> Response | tuple[str, int]:
 @bp.get("/projects/<key>/digest")
 @login_required
 def digest(key: str) -> tuple[str, int]:
-    from reports.render import render_html
+    from reports.render import CLIENT, SECTIONS, render_html
     from service.digest.build import build_digest
 
     rt = get_runtime()
     proj = _project(key)
+    # Which version to look at; what is sent is always the client's (`send` renders its own).
+    audience = request.args.get("audience", CLIENT)
+    if audience not in SECTIONS:
+        audience = CLIENT
     try:
         data = build_digest(rt, proj.key, request.args.get("week") or None, rt.clock())
     except ValueError as exc:
@@ -280,7 +282,8 @@ def digest(key: str) -> tuple[str, int]:
         "cockpit/digest.html",
         project=proj,
         week=data["week"],
-        html=render_html(data),
+        html=render_html(data, audience=audience),
+        audience=audience,
         sent=sent,
         mail_ready=rt.mailer is not None,
     ), 200

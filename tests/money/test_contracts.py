@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from reports.render import render_text, subject
 from service.digest.load import digest_for
 from service.store import schema
 from tests.money.money_support import MAPPING_TOML, money_mapping
@@ -60,6 +61,11 @@ def test_each_contract_has_its_golden_burn(engine, tmp_path, contract):
     section = digest["budget"]["contract"]
     golden = GOLDEN / f"{contract}.json"
     assert section == json.loads(golden.read_text(encoding="utf-8"))
+    # The headline speaks the contract's language: the subject and the opening lines the client
+    # reads first (a fixed price is a price and a share delivered, never the hours' cost).
+    opening = render_text(digest).split("\n\n")[:3]
+    told = "\n".join([subject(digest), *opening]) + "\n"
+    assert told == (GOLDEN / f"{contract}.headline.txt").read_text(encoding="utf-8")
 
 
 def test_a_fixed_price_explains_its_earned_value_as_a_price(engine, tmp_path):

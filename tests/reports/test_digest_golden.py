@@ -345,6 +345,7 @@ def test_digest_feedback_headline_series(digest):
     assert digest["headline"] == {
         # EAC 12900 is 15% over the 11200 budget (> 10%): off track; A-11 has waited 12 days
         # for a decision (> 7)
+        "contract": "time_and_materials",
         "status": "off track",
         "status_reasons": ["cost_over_budget", "client_waiting"],
         "spent_pct": 77,  # 76.79 %

@@ -21,6 +21,7 @@ CONTRACT = {  # PRODUCT.md "Digest JSON", plus the agreed additions
     "project", "client", "week", "period", "currency", "budget", "scope", "timeline", "blockers",
     "transitions", "risks", "questions", "feedback", "headline", "series",
     "locale",  # issue #14: the locale its sentences are written in, for the renderers
+    "client_sections",  # issue #15: the sections the mapping sends the client
 }  # fmt: skip
 
 
@@ -40,7 +41,8 @@ def test_an_empty_project_gives_a_complete_plain_digest():
     assert digest["feedback"] == {"link": None, "last": None, "trend": []}
     # Nothing to do, nothing spent, nothing waiting: on track, with no forecast to show.
     assert digest["headline"] == {
-        "status": "on track", "status_reasons": [], "spent_pct": 0, "spent": 0.0,
+        "contract": "time_and_materials", "status": "on track", "status_reasons": [],
+        "spent_pct": 0, "spent": 0.0,
         "budget": 10_000.0, "forecast_cost": None, "planned_end": "2026-12-27",
         "forecast_finish": None, "finish_late_days": None, "decisions_waiting": 0,
         "decisions_cost": 0.0, "changes_count": 0, "changes_cost": 0.0, "blockers_on_client": 0,

@@ -100,6 +100,8 @@ def test_observe_mode_previews_to_the_pm_and_go_live_in_the_grace_window_sends_t
     assert preview["Subject"].startswith("[Preview] [ACME] Week 47")
     assert "PREVIEW" in body(preview, "plain") and "go-live ACME" in body(preview, "plain")
     assert "PREVIEW" in body(preview, "html")
+    # It previews what the client would get: the client version, not the PM's.
+    assert "Estimate at completion (EAC)" not in body(preview, "html")
 
     go_live(engine, "ACME", now=SEND_AT + timedelta(hours=2))
     scheduler.tick(SEND_AT + timedelta(hours=2, minutes=1))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from service import create_app
 from service.accounts.users import add_user
 from service.mirror import worker
-from tests.support import FIXTURES, NOW, JiraSender, fixture_body
+from service.store.clock import frozen_clock
+from tests.support import FIXTURES, NOW, JiraSender, app_settings, fixture_body
 
 SECRET_KEY = "test-cockpit-secret-key-3e9f"
 PASSWORD = "correct horse battery"
@@ -43,3 +47,24 @@ def csrf_of(client: Any, path: str = "/login") -> str:
 def log_in(client: Any, email: str = PM, password: str = PASSWORD) -> Any:
     token = csrf_of(client)
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@contextmanager
+def mirrored_app(db_url: str, **settings: Any) -> Iterator[Any]:
+    """The app with the cockpit on, its clock at NOW, the PM and the viewer, and ACME mirrored."""
+    app = create_app(
+        app_settings(db_url, secret_key=SECRET_KEY, **settings), clock=frozen_clock(NOW)
+    )
+    add_people(app)
+    mirror_acme(app)
+    try:
+        yield app
+    finally:
+        app.extensions["scopewatch"].engine.dispose()
+
+
+def logged_in(app: Any) -> Any:
+    """A test client with the PM's session."""
+    client = app.test_client()
+    assert log_in(client).status_code == 302
+    return client

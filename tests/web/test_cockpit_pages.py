@@ -10,12 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from service import create_app
 from service.store import schema
-from service.store.clock import frozen_clock
 from tests.smtp_sink import ScriptedSink, running_sink
-from tests.support import NOW, app_settings
-from tests.web.cockpit_support import SECRET_KEY, add_people, csrf_of, log_in, mirror_acme
+from tests.support import NOW
+from tests.web.cockpit_support import csrf_of, logged_in, mirrored_app
 
 WEEK = "2026-W47"
 
@@ -28,25 +26,18 @@ def sink() -> Iterator[tuple[ScriptedSink, str]]:
 
 @pytest.fixture
 def app(sqlite_url: str, sink: tuple[ScriptedSink, str]) -> Iterator[Any]:
-    settings = app_settings(
+    with mirrored_app(
         sqlite_url,
-        secret_key=SECRET_KEY,
         smtp_url=sink[1],
         mail_from="pm@agency.example",
         jira_url="https://acme.atlassian.net",
-    )
-    app = create_app(settings, clock=frozen_clock(NOW))
-    add_people(app)
-    mirror_acme(app)
-    yield app
-    app.extensions["scopewatch"].engine.dispose()
+    ) as app:
+        yield app
 
 
 @pytest.fixture
 def client(app: Any) -> Any:
-    client = app.test_client()
-    assert log_in(client).status_code == 302
-    return client
+    return logged_in(app)
 
 
 def text_of(response: Any) -> str:
@@ -193,3 +184,29 @@ def test_not_scope_and_reopen_from_the_cockpit_are_audited_with_the_pm(client: A
     assert "pending → not-scope" in trail and "not-scope → pending" in trail
     assert trail.index("asked again") < trail.index("agreed at kickoff")  # latest first
     assert '<td data-label="Who">pm@agency.example</td><td data-label="How">web</td>' in trail
+
+
+def test_the_pm_version_is_shown_on_request_and_the_client_still_gets_the_client_version(
+    client: Any, sink: tuple[ScriptedSink, str], app: Any
+):
+    handler, _ = sink
+    pm_only = "Estimate at completion (EAC)"  # the earned-value table, with its acronyms
+    shown = text_of(client.get(f"/projects/ACME/digest?week={WEEK}"))
+    assert pm_only not in shown and "As the client will see it" in shown
+    assert 'id="version-client" aria-current="page"' in shown
+
+    pm = text_of(client.get(f"/projects/ACME/digest?week={WEEK}&audience=pm"))
+    assert pm_only in pm and "PM version: for the agency only" in pm
+    assert 'id="version-pm" aria-current="page"' in pm
+    assert 'name="audience" value="pm"' in pm  # another week keeps the PM version
+    odd = text_of(client.get(f"/projects/ACME/digest?week={WEEK}&audience=boss"))
+    assert pm_only not in odd and "As the client will see it" in odd
+
+    token = csrf_of(client, f"/projects/ACME/digest?week={WEEK}&audience=pm")
+    form = {"week": WEEK, "action": "send", "confirm": "yes", "csrf_token": token}
+    assert "The digest was sent." in text_of(
+        client.post("/projects/ACME/digest", data=form, follow_redirects=True)
+    )
+    (mail,) = handler.messages()
+    html = next(p for p in mail.walk() if p.get_content_type() == "text/html").get_content()
+    assert pm_only not in html and "Cost so far" in html
