@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -45,7 +46,8 @@ def load_mapping(path: str | os.PathLike[str]) -> Mapping:
 def parse_mapping(text: str, source: str = "<string>") -> Mapping:
     """Validate mapping TOML given as text; `source` names it in error messages."""
     try:
-        data = tomllib.loads(text)
+        # Every float as the Decimal written: budget = 120000.50 stays exact, to the cent.
+        data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(exc, text, source) from None
     try:

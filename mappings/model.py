@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 # The digest's sections a project may send its client (`client_sections`), and the default. The
@@ -50,8 +51,8 @@ class DigestSchedule:
 class Rate:
     """An hourly rate: what the client is billed and, when known, what the hour costs us."""
 
-    billing: float
-    cost: float | None = None  # internal; no client-facing text shows it
+    billing: Decimal
+    cost: Decimal | None = None  # internal; no client-facing text shows it
 
 
 RoleRates = tuple[tuple[str, Rate], ...]  # (role or person, rate), in file order
@@ -70,7 +71,7 @@ class Retainer:
     """A monthly allowance, in hours or in money (exactly one of them is set)."""
 
     hours_per_month: float | None = None
-    money_per_month: float | None = None
+    money_per_month: Decimal | None = None
     carry_over: bool = False  # unused allowance moves to the next month
 
 
@@ -91,22 +92,23 @@ class Project:
     key: str
     client: str
     currency: str
-    budget: float
+    budget: Decimal
     start: date
     end: date
     baseline: datetime | None  # timezone-aware; None when only a captured baseline is used
     hours_per_point: float
     weekly_capacity_hours: float
-    default_rate: float
+    default_rate: Decimal
     exclude_types: tuple[str, ...] = ()
     digest: DigestSchedule = field(default_factory=DigestSchedule)
-    categories: tuple[tuple[str, float], ...] = ()  # (component name, budget), in file order
+    categories: tuple[tuple[str, Decimal], ...] = ()  # (component name, budget), in file order
     pm: tuple[str, ...] = ()  # the agency's people: previews, alerts, feedback alerts
     locale: str = "en_GB"  # Babel locale of the client's digest
     client_sections: tuple[str, ...] = DEFAULT_CLIENT_SECTIONS  # in CLIENT_SECTION_CHOICES
     contract: str = "time_and_materials"  # one of CONTRACTS
     retainer: Retainer | None = None  # set exactly when contract is "retainer"
     alerts: tuple[float, ...] = (50, 75, 90, 100)  # % of budget, ascending
+    alerts_to_client: bool = False  # the 90 and 100 % crossings also mail `digest.to` (live only)
     feedback_alert_below: int = 6  # a feedback score at or below it alerts `pm`
     notify_client_on_flag: bool = False
     non_billable: NonBillable = field(default_factory=NonBillable)
@@ -115,12 +117,22 @@ class Project:
     rate_changes: tuple[RateChange, ...] = ()  # ascending by start
 
     @property
-    def category_budgets(self) -> dict[str, float]:
+    def category_budgets(self) -> dict[str, Decimal]:
         return dict(self.categories)
 
     @property
     def hours_per_day(self) -> float:
         return self.weekly_capacity_hours / 5
+
+
+@dataclass(frozen=True)
+class ExchangeRate:
+    """One unit of `currency` is worth `rate` of `to`, from `start` until the pair's next entry."""
+
+    start: date
+    currency: str
+    to: str
+    rate: Decimal
 
 
 @dataclass(frozen=True)
@@ -140,13 +152,15 @@ class Mapping:
     people: tuple[tuple[str, str], ...] = ()  # Jira accountId (or Data Center name) -> role
     estimates: tuple[tuple[str, float], ...] = ()  # issue type -> default hours
     statuses: Statuses = field(default_factory=Statuses)
+    # For a multi-project total in one currency only; ascending by start within each pair.
+    exchange_rates: tuple[ExchangeRate, ...] = ()
     source: str = "<memory>"
 
     def project(self, key: str) -> Project | None:
         return next((p for p in self.projects if p.key == key), None)
 
     @property
-    def rate_by_role(self) -> dict[str, float]:
+    def rate_by_role(self) -> dict[str, Decimal]:
         """The billing rate of each role in [rates]."""
         return {role: rate.billing for role, rate in self.rates}
 
@@ -158,7 +172,7 @@ class Mapping:
     def hours_by_type(self) -> dict[str, float]:
         return dict(self.estimates)
 
-    def rate_for(self, person: str | None, project: Project) -> float:
+    def rate_for(self, person: str | None, project: Project) -> Decimal:
         """The hourly billing rate of a person on `project`.
 
         Their own rate, else the project's rate for their role, else [rates] for their role, else

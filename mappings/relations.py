@@ -34,6 +34,7 @@ def of_mapping(raw: dict[str, Any]) -> list[Problem]:
         card = [r for r in _names(project.get("rates")) if r not in roles]
         problems += _rate_change_roles(path, changes, roles + card)
         problems += _rate_change_order(path, changes)
+    problems += _exchange_rate_order(_tables(raw.get("exchange_rates")))
     return problems
 
 
@@ -83,7 +84,9 @@ def _rate_change_roles(
     return problems
 
 
-def _rate_change_order(path: KeyPath, changes: list[tuple[int, dict[str, Any]]]) -> list[Problem]:
+def _rate_change_order(
+    path: KeyPath, changes: list[tuple[int, dict[str, Any]]], what: str = "rate change"
+) -> list[Problem]:
     """Rate changes in date order, one per date: which one is in force must never be a guess."""
     problems: list[Problem] = []
     latest: tuple[int, date] | None = None  # the entry with the latest date so far
@@ -92,7 +95,7 @@ def _rate_change_order(path: KeyPath, changes: list[tuple[int, dict[str, Any]]])
         if isinstance(start, datetime) or not isinstance(start, date):
             continue  # pydantic says what is wrong with it
         if latest and start == latest[1]:
-            problem = f"{start} is the date of entry [{latest[0]}] too: one rate change a date"
+            problem = f"{start} is the date of entry [{latest[0]}] too: one {what} a date"
             problems.append(((*path, j, "from"), problem, start))
         elif latest and start < latest[1]:
             problem = (
@@ -101,6 +104,19 @@ def _rate_change_order(path: KeyPath, changes: list[tuple[int, dict[str, Any]]])
             problems.append(((*path, j, "from"), problem, start))
         else:
             latest = (j, start)
+    return problems
+
+
+def _exchange_rate_order(rates: list[tuple[int, dict[str, Any]]]) -> list[Problem]:
+    """Each pair of currencies in date order, one rate a date, as rate changes are."""
+    pairs: dict[tuple[Any, Any], list[tuple[int, dict[str, Any]]]] = {}
+    for j, rate in rates:
+        pair = (rate.get("currency"), rate.get("to"))
+        if all(isinstance(code, str) for code in pair):
+            pairs.setdefault(pair, []).append((j, rate))
+    problems: list[Problem] = []
+    for (source, target), entries in pairs.items():
+        problems += _rate_change_order(("exchange_rates",), entries, f"{source} -> {target} rate")
     return problems
 
 

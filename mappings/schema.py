@@ -9,6 +9,7 @@ TOML or pydantic.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -27,6 +28,7 @@ from pydantic_core import InitErrorDetails
 from mappings import relations
 from mappings.model import (
     DigestSchedule,
+    ExchangeRate,
     JiraFields,
     Mapping,
     NonBillable,
@@ -49,9 +51,11 @@ from mappings.values import (
     Flag,
     Hour,
     Instant,
+    KnownCurrency,
     Label,
     LocaleName,
     Money,
+    NamedMoney,
     NamedNumbers,
     NamedTexts,
     OptionalMoney,
@@ -67,7 +71,7 @@ from mappings.values import (
     Zone,
     array_of,
     near_miss,
-    positive,
+    positive_money,
     problem_of,
     refuse,
     show,
@@ -132,8 +136,8 @@ def _number_is_billing(value: Any) -> Any:
     """A plain number is the billing rate; anything else must be a `{ billing, cost }` table."""
     if isinstance(value, dict):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return {"billing": positive(value)}
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return {"billing": positive_money(value)}
     raise refuse(f"must be a positive number or {{ billing = …, cost = … }}, got {show(value)}")
 
 
@@ -217,13 +221,14 @@ class ProjectTable(Table):
     default_rate: Money
     exclude_types: Texts = Project.exclude_types
     digest: DigestTable = Field(default_factory=DigestTable)
-    categories: NamedNumbers = Field(default_factory=dict)
+    categories: NamedMoney = Field(default_factory=dict)
     pm: Emails = Project.pm
     locale: LocaleName = Project.locale
     client_sections: ClientSections = Project.client_sections
     contract: Contract = Project.contract
     retainer: RetainerTable | None = Field(default=None, validate_default=True)
     alerts: Percentages = Project.alerts
+    alerts_to_client: Flag = Project.alerts_to_client
     feedback_alert_below: Score = Project.feedback_alert_below
     notify_client_on_flag: Flag = Project.notify_client_on_flag
     non_billable: NonBillableTable = Field(default_factory=NonBillableTable)
@@ -302,6 +307,30 @@ class StatusesTable(Table):
         return Statuses(**dict(self))
 
 
+class ExchangeRateTable(Table):
+    """`[[exchange_rates]]`: `{ from = DATE, currency = "USD", to = "EUR", rate = 0.92 }`."""
+
+    start: Day = Field(alias="from")
+    currency: KnownCurrency
+    to: KnownCurrency
+    rate: Money
+
+    @field_validator("to")
+    @classmethod
+    def _another_currency(cls, to: str, info: ValidationInfo) -> str:
+        if info.data.get("currency") == to:
+            raise refuse(f'must differ from currency, both are "{to}"')
+        return to
+
+    def build(self) -> ExchangeRate:
+        return ExchangeRate(**dict(self))
+
+
+ExchangeRates = Annotated[
+    tuple[ExchangeRateTable, ...], array_of("an array of tables, [[exchange_rates]]")
+]
+
+
 def _one_or_more(projects: Any) -> Any:
     if not isinstance(projects, list) or not projects:
         raise refuse(f"must be one or more [[projects]] tables, got {show(projects)}")
@@ -315,6 +344,7 @@ class MappingTable(Table):
     people: NamedTexts = Field(default_factory=dict)
     estimates: NamedNumbers = Field(default_factory=dict)
     statuses: StatusesTable = Field(default_factory=StatusesTable)
+    exchange_rates: ExchangeRates = ()
 
     @classmethod
     def relations(cls, raw: dict[str, Any]) -> list[Problem]:
@@ -328,5 +358,6 @@ class MappingTable(Table):
             people=tuple(self.people.items()),
             estimates=tuple(self.estimates.items()),
             statuses=self.statuses.build(),
+            exchange_rates=tuple(rate.build() for rate in self.exchange_rates),
             source=source,
         )

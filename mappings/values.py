@@ -13,10 +13,12 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
+from babel.numbers import is_currency
 from pydantic import AfterValidator, BeforeValidator, PlainValidator
 from pydantic_core import PydanticCustomError
 
@@ -65,6 +67,8 @@ def show(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return str(value)  # as written: 120000.50, not Decimal('120000.50')
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, dict):
@@ -78,6 +82,8 @@ def show(value: Any) -> str:
 
 
 def _is_number(value: Any) -> bool:
+    if isinstance(value, Decimal):  # the loader reads every TOML float as a Decimal
+        return value.is_finite()
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -85,6 +91,16 @@ def positive(value: Any) -> float:
     if not _is_number(value) or value <= 0:
         raise refuse(f"must be a positive number, got {show(value)}")
     return float(value)
+
+
+def positive_money(value: Any) -> Decimal:
+    """An amount exactly as written: 100.10 is Decimal("100.10"), never the float 100.09999…"""
+    if not _is_number(value) or value <= 0:
+        raise refuse(f"must be a positive number, got {show(value)}")
+    if isinstance(value, Decimal):
+        return value
+    # An int, or a float from a caller that built the table itself: its shortest form.
+    return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
 
 
 def _hour(value: Any) -> int:
@@ -149,6 +165,13 @@ def _locale(value: Any) -> str:
         raise refuse(f'must be a locale name such as "en_GB" or "de_DE", got "{name}"') from None
 
 
+def _known_currency(value: Any) -> str:
+    code = _matching(CURRENCY, 'a three-letter upper-case currency code such as "EUR"')(value)
+    if not is_currency(code):  # CLDR's list, as Babel has it: "EUO" is a typo, not a currency
+        raise refuse(f'must be an ISO 4217 currency code such as "EUR", got "{code}"')
+    return code
+
+
 def _day(value: Any) -> date:
     if isinstance(value, datetime) or not isinstance(value, date):
         raise refuse(f"must be a date such as 2026-09-01 (no quotes), got {show(value)}")
@@ -170,10 +193,11 @@ def _instant(value: Any) -> datetime:
 
 
 PositiveNumber = Annotated[float, PlainValidator(positive)]
-# Money stays a float for now; a later change moves money to Decimal end to end.
-Money = PositiveNumber
+# Money is a Decimal from the file on (`mappings.loader` reads TOML floats as Decimal), so no
+# binary-float error is ever in a price; hours and percentages stay floats.
+Money = Annotated[Decimal, PlainValidator(positive_money)]
 OptionalPositive = Annotated[float | None, PlainValidator(positive)]  # None only as the default
-OptionalMoney = OptionalPositive
+OptionalMoney = Annotated[Decimal | None, PlainValidator(positive_money)]  # None only as default
 Hour = Annotated[int, PlainValidator(_hour)]
 Score = Annotated[int, PlainValidator(_score)]
 Flag = Annotated[bool, PlainValidator(_flag)]
@@ -186,6 +210,7 @@ Currency = Annotated[
     str,
     PlainValidator(_matching(CURRENCY, 'a three-letter upper-case currency code such as "EUR"')),
 ]
+KnownCurrency = Annotated[str, PlainValidator(_known_currency)]
 CustomField = Annotated[
     str, PlainValidator(_matching(CUSTOM_FIELD, 'a custom field id such as "customfield_10016"'))
 ]
@@ -254,4 +279,5 @@ Percentages = Annotated[
 ]
 # Free-form names (components, issue types, people) to values, in file order.
 NamedNumbers = Annotated[dict[str, PositiveNumber], IS_TABLE]
+NamedMoney = Annotated[dict[str, Money], IS_TABLE]
 NamedTexts = Annotated[dict[str, Text], IS_TABLE]

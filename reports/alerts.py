@@ -8,6 +8,12 @@ expected final cost (EVM's EAC) passes the budget, once per budget total.
 
 A jump past several thresholds at once sends one mail, for the highest, and counts the lower
 ones as sent: nobody needs "50 %" and "75 %" mails on the morning they get "90 %".
+
+With `alerts_to_client = true` the client's digest recipients also get a copy of the 90 % and
+100 % first crossings (those of `alerts`), worded for them: billing figures only, no forecast,
+no cost, no margin. Once per crossing and budget, like the PM's, but never repeated weekly (the
+weekly reminder is the PM's nudge to act, not news for the client) and never the forecast alert
+(a forecast of overrun is the agency's to discuss first).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from reports import formats
 from reports.rates import local_day, money
 
 FORECAST = "forecast"
+CLIENT_COPY = "client-"  # a client copy's threshold in `budget_alerts`: "client-90"
+CLIENT_THRESHOLDS = (90.0, 100.0)  # the crossings the client hears of
 REPEAT_FROM = 90.0  # % of the budget from which an alert repeats weekly
 REPEAT_EVERY = timedelta(days=7)
 
@@ -96,6 +104,50 @@ def due_alerts(
     if eac is not None and eac > total and FORECAST not in history and not closed:
         due.append(alert(FORECAST, (FORECAST,), repeat=False))
     return due
+
+
+def due_client_copies(
+    project: Project, *, total: float, spent: float, sent: Iterable[Sent]
+) -> list[Alert]:
+    """The client copy to mail now, if the mapping asks for them: a first crossing of 90 % or
+    100 % of this budget not yet told to the client (a jump past both: one copy, for 100 %)."""
+    if not project.alerts_to_client or total <= 0:
+        return []
+    budget = budget_key(total)
+    told = {s.threshold for s in sent if s.budget == budget}
+    burn = spent / total * 100
+    names = [
+        CLIENT_COPY + threshold_name(p)
+        for p in project.alerts
+        if p in CLIENT_THRESHOLDS and burn >= p
+    ]
+    if not names or names[-1] in told:
+        return []
+    marks = tuple(n for n in names if n not in told)
+    return [Alert(project.key, names[-1], marks, False, budget, total, spent, None)]
+
+
+def client_alert_mail(project: Project, alert: Alert) -> tuple[str, str]:
+    """Subject and text of the client's copy, in the client's locale: what was billed against
+    the agreed budget, nothing the agency keeps to itself."""
+
+    def m(amount: float | Decimal) -> str:
+        return formats.money(amount, project.currency, project.locale)
+
+    pct = formats.percent(alert.burn_pct, project.locale, 0)
+    threshold = formats.percent(float(alert.threshold.removeprefix(CLIENT_COPY)), project.locale)
+    subject = f"{project.client}: {pct} of the agreed budget used"
+    left = alert.total - alert.spent
+    rest = f"{m(left)} remain" if left >= 0 else f"{m(-left)} over the agreed budget"
+    lines = [
+        f"Dear {project.client},",
+        f"The work on {project.key} has now used {m(alert.spent)} of the agreed budget of "
+        f"{m(alert.total)} ({pct}); {rest}.",
+        "Your project manager will be in touch about the work still to do and how you would "
+        "like to go on.",
+        f"This notice is sent once, when the budget used passes {threshold}.",
+    ]
+    return subject, "\n\n".join(lines) + "\n"
 
 
 def alert_mail(project: Project, alert: Alert) -> tuple[str, str]:

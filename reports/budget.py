@@ -16,11 +16,26 @@ from mappings.model import Mapping, Project
 from reports.evm import planned_share
 from reports.frames import Frames, map_distinct, micros, utc
 from reports.period import Period, add_weeks, period_for, week_name, weeks_from
-from reports.rates import hours_cost, non_billable_mask, rate_on
+from reports.rates import hours_cost, money, non_billable_mask, rate_on
 from reports.scope import approved_cost_at, changes_at, changes_over_time
 
 UNCATEGORISED = "Uncategorised"
 RUNWAY_WEEKS = 4  # the "recent burn" the runway extrapolates
+
+
+ZERO = Decimal(0)
+
+
+def exact(amount: float | int | Decimal) -> Decimal:
+    """An amount as the Decimal written (the mapping's already is; a float by its shortest form)."""
+    value = money(amount)
+    assert value is not None
+    return value
+
+
+def budget_total(project: Project, approved_cost: float) -> float:
+    """The budget with the approved changes, added exactly: a float only for the frames after."""
+    return float(exact(project.budget) + exact(approved_cost))
 
 
 def category_of(components: pd.Series, categories: Sequence[str]) -> pd.Series:
@@ -114,11 +129,11 @@ def _by_category(
     change_components = approved["issue_id"].map(lambda i: components.get(i, ()))
     added = approved["cost"].groupby(category_of(change_components, names)).sum().to_dict()
     # Whatever the categories do not cover is the uncategorised share of the budget.
-    rest = max(project.budget - sum(b for _, b in project.categories), 0.0)
-    budgets = {**project.category_budgets, UNCATEGORISED: rest}
+    rest = max(exact(project.budget) - sum(map(exact, project.category_budgets.values())), ZERO)
+    budgets = {**{k: exact(v) for k, v in project.category_budgets.items()}, UNCATEGORISED: rest}
     rows: list[dict[str, Any]] = []
     for name in [*names, UNCATEGORISED]:
-        budget = float(budgets[name] + added.get(name, 0.0))
+        budget = float(budgets[name] + exact(added.get(name, 0)))
         spent_here = float(spent_by.get(name, 0.0))
         # An empty "Uncategorised" row would only be noise when categories cover everything.
         if name != UNCATEGORISED or not names or budget > 0 or spent_here > 0:
@@ -139,7 +154,7 @@ def calculate_budget(
     before_end = worklogs["started"] < end
     this_week = before_end & (worklogs["started"] >= start)
     changes = changes_at(frames.scope_changes, end)
-    total = project.budget + approved_cost_at(frames.scope_changes, end)
+    total = budget_total(project, approved_cost_at(frames.scope_changes, end))
     # Summed exactly; a float only at the end, which holds the sum to far below a cent.
     spent = float(sum(exact[before_end], Decimal(0)))
     remaining = total - spent
@@ -166,16 +181,16 @@ def calculate_series(
     cost = worklog_cost(frames.worklogs, mapping, project)
     cost = cost.where(billable(frames.worklogs, project), 0.0)
     over_time = changes_over_time(frames.scope_changes, [utc(e) for e in ends])
-    budget_total = [project.budget + float(c) for c in over_time["approved_cost"]]
+    budget_totals = [budget_total(project, c) for c in over_time["approved_cost"]]
     return {
         "weeks": weeks,
         "week_end": [p.last_day for p in periods],
         "spent_cum": [float(s) for s in spend_before(frames.worklogs, cost, ends)],
         "planned_cum": [
             total * planned_share(project, period.tz, e)
-            for total, e in zip(budget_total, ends, strict=True)
+            for total, e in zip(budget_totals, ends, strict=True)
         ],
-        "budget_total": budget_total,
+        "budget_total": budget_totals,
         "baseline_hours": [baseline_hours] * len(weeks),
         "current_hours": [baseline_hours + float(h) for h in over_time["kept_hours"]],
     }

@@ -23,7 +23,7 @@ import pandas as pd
 
 from mappings.model import Mapping, Project
 from reports import formats, i18n
-from reports.budget import billable, worklog_money
+from reports.budget import billable, exact, worklog_money
 from reports.frames import Frames, utc
 from reports.period import Period
 from reports.rates import hours_cost, rate_on
@@ -61,7 +61,8 @@ def calculate_contract(
     if project.contract == "retainer":
         return _retainer(frames, mapping, project, period, locale)
     if project.contract == "fixed_price":
-        price, extra = budget["total"], budget["total"] - project.budget
+        price = budget["total"]
+        extra = float(exact(price) - exact(project.budget))
         delivered = None if delivered_share is None else delivered_share * 100
         summary = (
             t._(
@@ -107,7 +108,7 @@ def _retainer(
     retainer = project.retainer
     assert retainer is not None  # the mapping requires it with this contract
     in_hours = retainer.hours_per_month is not None
-    allowance = Decimal(repr(retainer.hours_per_month or retainer.money_per_month or 0))
+    allowance = exact(retainer.hours_per_month or retainer.money_per_month or 0)
     last_day = period.last_day
     worklogs = frames.worklogs
     worklogs = worklogs[billable(worklogs, project) & (worklogs["started"] < utc(period.end_utc))]

@@ -6,10 +6,10 @@ their role, else the project's `default_rate`. A `[[projects.rate_changes]]` ent
 roles it names from its `from` day on (in the project's zone), over both cards; later entries
 replace earlier ones, and roles an entry does not name keep the rate they had.
 
-Money is `Decimal` here. The mapping holds each amount as the number written in the file (a
-float holds every amount a person writes, with at most 15 significant digits, exactly as its
-shortest form), and `money` turns that form into a Decimal, so 85.1 is 85.1 and not
-85.099999…. Nothing is rounded here: a price is rounded once, where it is shown or stored.
+Money is `Decimal` here. The mapping holds each amount as the Decimal written in the file (the
+loader reads TOML floats as Decimal); `money` also takes a float a caller built by hand, by its
+shortest form, so 85.1 is 85.1 and not 85.099999…. Nothing is rounded here: a price is rounded
+once, where it is shown or stored.
 """
 
 from __future__ import annotations

@@ -167,6 +167,12 @@ class Settings(BaseModel):
         description="seconds a command run by hand waits for a Jira that does not answer before "
         "it gives up (the worker keeps retrying in the background)",
     )
+    total_in: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{3}$",
+        description="currency of the cockpit's total of all projects (such as EUR), converted "
+        "with the mapping's [[exchange_rates]]; none by default; ?total_in= on / overrides it",
+    )
 
     @property
     def jira_configured(self) -> bool:

@@ -295,9 +295,12 @@ def mappings_check(path: str | None) -> None:
             if flags:
                 where = f"{mapping.source}: projects[{i}] ({project.key})"
                 click.echo(f"warning: {where}: {flags}", err=True)
+    from reports.exchange import show_exchange_rates
     from reports.rates import show_rate_table
 
     for line in show_rate_table(mapping):  # the rates as resolved, for the PM to check
+        click.echo(line)
+    for line in show_exchange_rates(mapping.exchange_rates):
         click.echo(line)
     projects = ", ".join(p.key for p in mapping.projects)
     click.echo(f"{mapping.source}: OK ({len(mapping.projects)} projects: {projects})")

@@ -30,6 +30,7 @@ from service.store.engine import reader
 from service.web import sessions
 from service.web.context import get_runtime
 from service.web.digest_cache import page_digest
+from service.web.money_panel import money_overview, project_money
 from service.web.sessions import current_user, login_required, pm_required
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,8 @@ AUDIT_SHOWN = 50  # the latest decisions on the project page; `export scope-chan
 def home() -> str:
     rt = get_runtime()
     rows = [_overview(project) for project in rt.mapping.projects]
-    return render_template("cockpit/home.html", rows=rows, now=rt.clock())
+    money = money_overview(request.args.get("total_in"))
+    return render_template("cockpit/home.html", rows=rows, now=rt.clock(), money=money)
 
 
 def _overview(project: Project) -> dict[str, Any]:
@@ -185,6 +187,7 @@ def project(key: str) -> str:
         filters=FILTERS,
         jira_url=jira,
         note_max=NOTE_MAX_CHARS,
+        money=project_money(proj.key),
         **_state(proj),
     )
 

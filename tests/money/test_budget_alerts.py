@@ -20,6 +20,7 @@ from service.store import schema
 from tests.money.money_support import MAPPING_TOML, money_mapping
 from tests.money.test_money_history import NOW, at, seed
 from tests.smtp_sink import ScriptedSink as Sink
+from tests.support import go_live
 
 
 @pytest.fixture
@@ -160,3 +161,75 @@ def test_the_pm_sees_the_alerts_sent_the_unbilled_work_and_the_margin(engine, tm
     assert status["non_billable"]["hours"] == 4.0
     # zed (default rate) has no cost rate: the agency's cost and margin are unknown, not zero
     assert status["internal"]["cost"] is None and status["internal"]["margin"] is None
+
+
+CLIENT_TOML = MAPPING_TOML.replace(
+    'digest = { tz = "Europe/Berlin" }',
+    'digest = { tz = "Europe/Berlin", to = ["sponsor@money.example"] }\nalerts_to_client = true',
+)
+
+
+def client_mails(sink: Sink) -> list:
+    return [m for m in sink.messages() if m["To"] == "sponsor@money.example"]
+
+
+def test_the_client_gets_one_copy_of_the_90_and_100_crossings_in_its_words(
+    engine, tmp_path, mailer, sink
+):
+    mapping = money_mapping(tmp_path, CLIENT_TOML)
+    seed(engine)  # 81 %: the PM hears of 50 and 75; the client of nothing yet
+    go_live(engine, "MONEY")
+    assert run_alerts(engine, mapping, mailer, NOW) == 1 and client_mails(sink) == []
+
+    log_more(engine, 1, at(2027, 1, 4, 9))  # +120: 930.38, past 90
+    assert run_alerts(engine, mapping, mailer, NOW + timedelta(hours=1)) == 2
+    [copy] = client_mails(sink)
+    assert copy["Subject"] == "Money Ltd: 93% of the agreed budget used"
+    assert copy["Reply-To"] == "pm@agency.example"
+    assert ["sponsor@money.example"] in [e.rcpt_tos for e in sink.delivered]
+    body = copy.get_content()
+    assert "has now used €930.38 of the agreed budget of €1,000 (93%); €69.62 remain." in body
+    assert "passes 90%" in body
+
+    # Once per crossing; the PM's weekly repeat has no client copy.
+    later = NOW + timedelta(hours=2)
+    assert run_alerts(engine, mapping, mailer, later) == 0
+    assert run_alerts(engine, mapping, mailer, later + timedelta(days=7)) == 1
+    assert len(client_mails(sink)) == 1
+
+    log_more(engine, 1, at(2027, 1, 4, 10), id_="more2")  # 1050.38: past 100
+    assert run_alerts(engine, mapping, mailer, later + timedelta(days=8)) == 2
+    assert [m["Subject"] for m in client_mails(sink)][-1] == (
+        "Money Ltd: 105% of the agreed budget used"
+    )
+    assert "€50.38 over the agreed budget" in client_mails(sink)[-1].get_content()
+    assert run_alerts(engine, mapping, mailer, later + timedelta(days=9)) == 0
+    assert len(client_mails(sink)) == 2
+
+
+def test_observe_mode_never_mails_the_client_and_going_live_tells_it_once(
+    engine, tmp_path, mailer, sink
+):
+    mapping = money_mapping(tmp_path, CLIENT_TOML)
+    seed(engine)
+    log_more(engine, 2, at(2027, 1, 4, 9))  # 1050.38: past 90 and 100 at once
+    assert run_alerts(engine, mapping, mailer, NOW) == 1  # the PM only
+    assert client_mails(sink) == []
+    go_live(engine, "MONEY")
+    assert run_alerts(engine, mapping, mailer, NOW + timedelta(hours=1)) == 1
+    assert [m["Subject"] for m in client_mails(sink)] == [
+        "Money Ltd: 105% of the agreed budget used"
+    ]  # one copy, for the highest crossing
+    assert run_alerts(engine, mapping, mailer, NOW + timedelta(hours=2)) == 0
+
+
+def test_a_client_copy_that_fails_is_sent_by_the_next_run(engine, tmp_path, mailer, sink):
+    mapping = money_mapping(tmp_path, CLIENT_TOML.replace("pm = [", "# pm = ["))
+    seed(engine)
+    log_more(engine, 1, at(2027, 1, 4, 9))  # 930.38: past 90
+    go_live(engine, "MONEY")
+    sink.data_replies = ["554 5.7.1 try again later"]
+    assert run_alerts(engine, mapping, mailer, NOW) == 0
+    assert run_alerts(engine, mapping, mailer, NOW + timedelta(hours=1)) == 1
+    assert run_alerts(engine, mapping, mailer, NOW + timedelta(hours=2)) == 0
+    assert [m["To"] for m in sink.messages()] == ["sponsor@money.example"]

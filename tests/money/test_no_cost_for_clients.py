@@ -1,7 +1,8 @@
 """The client never sees what an hour costs the agency, nor its margin: every client-facing text
 (the digest as JSON, HTML, text and e-mail, for every contract type; the Jira comment and issue
-property of a scope change; the feedback page) is searched for the cost rates, the margins and
-the internal cost of the work, written every way a locale could write them."""
+property of a scope change; the feedback page; the client's copy of a budget alert) is searched
+for the cost rates, the margins and the internal cost of the work, written every way a locale
+could write them."""
 
 from __future__ import annotations
 
@@ -14,16 +15,20 @@ from sqlalchemy import select, update
 
 from reports.render import render_html, render_text
 from service import create_app
+from service.alerts.budget import run_alerts
 from service.digest.links import feedback_secret, make_token
 from service.digest.load import digest_for
+from service.mailer import Mailer
 from service.scope.engine import evaluate_issue
 from service.store import schema
 from service.store.clock import frozen_clock
 from tests.money.money_support import MAPPING_TOML, money_mapping
+from tests.money.test_budget_alerts import log_more
 from tests.money.test_contracts import CONTRACTS
 from tests.money.test_money_history import NOW, at, seed
 from tests.scope.scope_support import issue_row
-from tests.support import app_settings
+from tests.smtp_sink import running_sink
+from tests.support import app_settings, go_live
 
 # Cost rates no billing figure can produce by chance, and the margins they make.
 COSTS = {"cost = 55": "cost = 41.17", "cost = 60": "cost = 43.89", "cost = 40": "cost = 37.13"}
@@ -98,3 +103,23 @@ def test_the_feedback_page_shows_no_money(db_url, tmp_path):
         assert leaks(visible(page.get_data(as_text=True))) == []
     finally:
         app.extensions["scopewatch"].engine.dispose()
+
+
+def test_the_clients_budget_alert_shows_no_cost_rate_margin_or_forecast(engine, tmp_path):
+    text = MAPPING_TOML.replace(
+        'digest = { tz = "Europe/Berlin" }',
+        'digest = { tz = "Europe/Berlin", to = ["sponsor@money.example"] }\n'
+        "alerts_to_client = true",
+    )
+    mapping = secret_mapping(tmp_path, text)
+    seed(engine)
+    log_more(engine, 2, at(2027, 1, 4, 9))  # past 90 and 100: the client's copy is due
+    go_live(engine, "MONEY")
+    with running_sink() as (sink, port):
+        mailer = Mailer(f"smtp://127.0.0.1:{port}", "alerts@agency.example", retries=0)
+        assert run_alerts(engine, mapping, mailer, NOW) == 2
+        to_client = [m for m in sink.messages() if m["To"] == "sponsor@money.example"]
+    assert len(to_client) == 1
+    mail = str(to_client[0]["Subject"]) + "\n" + to_client[0].get_content()
+    assert "€1,050.38" in mail  # the billed figure is there; what it cost us is not
+    assert leaks(mail) == [] and "forecast" not in mail.lower() and "cost" not in mail.lower()

@@ -60,3 +60,38 @@ def test_rate_mistakes_are_refused(check, mistake, said):
         assert "default_rate" in result.output
     else:
         assert "list them in date order" in result.output
+
+
+EXCHANGE = """
+[[exchange_rates]]
+from = 2026-01-01
+currency = "USD"
+to = "EUR"
+rate = 0.92
+"""
+
+
+def test_exchange_rates_are_checked_with_where_each_mistake_is(check):
+    later = EXCHANGE.replace("2026-01-01", "2027-01-01").replace("0.92", "0.9137")
+    fine = check(MAPPING_TOML + EXCHANGE + later)
+    assert fine.exit_code == 0, fine.output
+    assert [" ".join(line.split()) for line in fine.output.splitlines()[-4:-1]] == [
+        "Exchange rates (for a total in one currency):",
+        "1 USD = 0.92 EUR from 2026-01-01",
+        "1 USD = 0.9137 EUR from 2027-01-01",
+    ]
+    wrong = EXCHANGE + EXCHANGE.replace("0.92", "0.93")  # the same pair twice on one day
+    wrong += EXCHANGE.replace("2026-01-01", "2025-06-01").replace("0.92", "0")  # earlier, zero
+    wrong += EXCHANGE.replace('"USD"', '"USX"')
+    result = check(MAPPING_TOML + wrong)
+    assert result.exit_code != 0
+    lines = [line.split("money.toml:", 1)[1] for line in result.output.splitlines()]
+    assert lines == [
+        "42: exchange_rates[1].from: 2026-01-01 is the date of entry [0] too: "
+        "one USD -> EUR rate a date",
+        "48: exchange_rates[2].from: 2025-06-01 is before 2026-01-01 of entry [0]: "
+        "list them in date order",
+        "51: exchange_rates[2].rate: must be a positive number, got 0",
+        '55: exchange_rates[3].currency: must be an ISO 4217 currency code such as "EUR", '
+        'got "USX"',
+    ]
