@@ -1,10 +1,13 @@
-"""An aiosmtpd handler for mail tests: refuses RCPTs and answers DATA as scripted, then accepts."""
+"""An aiosmtpd handler for mail tests: refuses RCPTs and answers DATA as scripted (or holds it),
+then accepts."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +25,9 @@ class ScriptedSink:
     refuse: dict[str, str] = field(default_factory=dict)  # address → RCPT reply
     delivered: list[Envelope] = field(default_factory=list)
     data_attempts: list[float] = field(default_factory=list)  # monotonic times of each DATA
+    # DATA attempt number (1 = the first) → an event that attempt waits for before answering
+    # 451: a sender killed meanwhile dies in the middle of its conversation.
+    held: dict[int, threading.Event] = field(default_factory=dict)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -33,6 +39,11 @@ class ScriptedSink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
         self.data_attempts.append(time.monotonic())
+        hold = self.held.get(len(self.data_attempts))
+        if hold is not None:
+            while not hold.is_set():
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 held until the sender was gone"
         if self.data_replies:
             return self.data_replies.pop(0)
         self.delivered.append(envelope)

@@ -1,0 +1,248 @@
+"""Each recipient of a digest gets their own e-mail: their own Message-ID, their own feedback
+link (one answer each per week) and decision links naming them, so the decider is never asked.
+
+Real parts throughout: the digest goes through an SMTP server on loopback, the client's links are
+followed over HTTP against the service served by waitress, and the crash is a `scopewatch digest
+send` process killed with SIGKILL in the middle of its second recipient.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from service import create_app
+from service.digest.decision_links import decision_secret
+from service.digest.decision_links import read_token as read_decision
+from service.digest.links import feedback_secret
+from service.digest.links import read_token as read_feedback
+from service.digest.send import send_digests
+from service.scope.changes import change_by_key
+from service.store import schema
+from service.store.clock import frozen_clock
+from service.web.server import background
+from tests import processes
+from tests.reliability.harness import free_port
+from tests.smtp_sink import ScriptedSink, running_sink
+from tests.support import NOW, ROOT, SECRET, app_settings, caught_up, go_live
+from tests.web.cockpit_support import SECRET_KEY, add_people, log_in, mirror_acme
+
+WEEK = "2026-W47"
+THREE = ["ana@acme.example", "ben@acme.example", "cho@acme.example"]
+SENDER = "digest@agency.example"
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[ScriptedSink, int]]:
+    with running_sink() as (handler, port):
+        yield handler, port
+
+
+def three_recipients(tmp_path: Path) -> Path:
+    """The sandbox mapping with ACME's digest going to three people of the client."""
+    mapping = (ROOT / "mappings" / "sandbox.toml").read_text(encoding="utf-8")
+    one = 'digest = { to = ["pm@acme.example"]'
+    assert one in mapping
+    three = ", ".join(f'"{r}"' for r in THREE)
+    path = tmp_path / "mapping.toml"
+    path.write_text(mapping.replace(one, f"digest = {{ to = [{three}]", 1), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def world(db_url: str, tmp_path: Path, sink: tuple[ScriptedSink, int]) -> Iterator[tuple[Any, str]]:
+    """ACME live and caught up, three recipients, served over HTTP at its public URL."""
+    port = free_port()
+    settings = app_settings(
+        db_url,
+        mappings=str(three_recipients(tmp_path)),
+        secret_key=SECRET_KEY,
+        smtp_url=f"smtp://127.0.0.1:{sink[1]}",
+        mail_from=SENDER,
+        public_url=f"http://127.0.0.1:{port}",
+    )
+    app = create_app(settings, clock=frozen_clock(NOW))
+    add_people(app)
+    mirror_acme(app)
+    engine = app.extensions["scopewatch"].engine
+    go_live(engine, "ACME")
+    caught_up(engine, "ACME")
+    with background(app, port=port) as url:
+        yield app, url
+    engine.dispose()
+
+
+def body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert isinstance(part, EmailMessage)
+    return str(part.get_content())
+
+
+def links(message: EmailMessage, kind: str) -> list[str]:
+    return re.findall(rf"http://127\.0\.0\.1:\d+/{kind}/[A-Za-z0-9_.\-]+", body(message))
+
+
+def token(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+def test_three_recipients_get_three_messages_whose_links_name_each(
+    world: tuple[Any, str], sink: tuple[ScriptedSink, int]
+) -> None:
+    app, _ = world
+    rt = app.extensions["scopewatch"]
+    handler, _ = sink
+    assert send_digests(rt, ["ACME"], week=WEEK, now=NOW) == {"ACME": "sent"}
+
+    messages = handler.messages()
+    assert [m["To"] for m in messages] == THREE
+    assert [e.rcpt_tos for e in handler.delivered] == [[r] for r in THREE]
+    assert len(set(handler.message_ids())) == 3
+    feedback_key, decision_key = feedback_secret(rt), decision_secret(rt)
+    assert feedback_key is not None and decision_key is not None
+    for recipient, message in zip(THREE, messages, strict=True):
+        [form] = links(message, "feedback")
+        assert read_feedback(feedback_key, token(form), now=NOW).recipient == recipient
+        decisions = links(message, "decisions")
+        assert len(decisions) >= 2  # approve and reject for each change awaiting a decision
+        for url in decisions:
+            claim = read_decision(decision_key, token(url), 14, now=NOW)
+            assert claim.recipients == (recipient,)
+
+    # A restart, or the next tick, mails no one again.
+    assert send_digests(rt, ["ACME"], week=WEEK, now=NOW) == {"ACME": "already-sent"}
+    assert len(handler.delivered) == 3
+
+
+def test_two_recipients_answer_the_same_week_and_the_cockpit_shows_who(
+    world: tuple[Any, str], sink: tuple[ScriptedSink, int]
+) -> None:
+    app, _ = world
+    handler, _ = sink
+    send_digests(app.extensions["scopewatch"], ["ACME"], week=WEEK, now=NOW)
+    ana, ben, _cho = handler.messages()
+    [ana_form], [ben_form] = links(ana, "feedback"), links(ben, "feedback")
+
+    assert "Answering as ana@acme.example" in requests.get(ana_form, timeout=10).text
+    answered = requests.post(ana_form, data={"happy": "yes", "score": "9"}, timeout=10)
+    assert answered.status_code == 200
+    # Ben answers the same week on his own link, unhappy: his answer is stored beside Ana's.
+    unhappy = {"happy": "no", "score": "4", "comment": "why is SSO extra?"}
+    assert requests.post(ben_form, data=unhappy, timeout=10).status_code == 200
+    # A second answer from Ana is refused, and the page says what she answered before.
+    again = requests.post(ana_form, data={"happy": "no", "score": "1"}, timeout=10)
+    assert again.status_code == 409
+    assert "from ana@acme.example has already been recorded (happy, 9/10" in again.text
+
+    with app.extensions["scopewatch"].engine.connect() as conn:
+        stored = conn.execute(
+            select(schema.feedback.c.recipient, schema.feedback.c.score).order_by(
+                schema.feedback.c.id
+            )
+        ).all()
+    assert [tuple(row) for row in stored] == [("ana@acme.example", 9), ("ben@acme.example", 4)]
+    alerts = [m for m in handler.messages() if "feedback for" in str(m["Subject"])]
+    assert len(alerts) == 1 and "Acme Corp (ben@acme.example)" in alerts[0].get_content()
+
+    cockpit = app.test_client()
+    assert log_in(cockpit).status_code == 302
+    page = re.sub(r"\s+", " ", cockpit.get("/projects/ACME/feedback").get_data(as_text=True))
+    assert '<th scope="col">Who</th>' in page
+    assert "<td>ana@acme.example</td><td>yes</td>" in page
+    assert "<td>ben@acme.example</td><td>not happy</td>" in page
+
+
+def test_a_decision_from_a_recipients_link_is_recorded_as_theirs_without_asking(
+    world: tuple[Any, str], sink: tuple[ScriptedSink, int]
+) -> None:
+    app, _ = world
+    handler, _ = sink
+    send_digests(app.extensions["scopewatch"], ["ACME"], week=WEEK, now=NOW)
+    ben = handler.messages()[1]
+    key, approve = next(iter(approvals(ben).items()))
+
+    page = requests.get(approve, timeout=10)
+    assert page.status_code == 200
+    assert "Deciding as ben@acme.example." in page.text and "Who is deciding?" not in page.text
+    done = requests.post(approve, timeout=10)  # the confirm button: no other field
+    assert done.status_code == 200 and f"{key} is approved" in done.text
+
+    with app.extensions["scopewatch"].engine.connect() as conn:
+        decided = change_by_key(conn, "ACME", key)
+    assert decided is not None
+    assert (decided.decision, decided.decided_by, decided.decision_channel) == (
+        "approved",
+        "ben@acme.example",
+        "email",
+    )
+
+
+def approvals(message: EmailMessage) -> dict[str, str]:
+    """Each change awaiting a decision → its approve link, as the text part lists them."""
+    return dict(re.findall(r"^(ACME-\d+) .*\n\s+Approve: (\S+)", body(message), re.M))
+
+
+def test_a_send_killed_during_the_second_recipient_mails_only_the_third_on_restart(
+    world: tuple[Any, str], sink: tuple[ScriptedSink, int], tmp_path: Path, db_url: str
+) -> None:
+    app, _ = world
+    handler, smtp_port = sink
+    release = threading.Event()
+    handler.held = {2: release}  # Ben's DATA waits: the process is killed while it does
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCOPEWATCH_")}
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "shifted"), str(ROOT)]),
+        SCOPEWATCH_SHIFT_CLOCK_TO=NOW.isoformat(),
+        SCOPEWATCH_DATABASE_URL=db_url,
+        SCOPEWATCH_MAPPINGS=str(tmp_path / "mapping.toml"),
+        SCOPEWATCH_WEBHOOK_SECRET=SECRET,
+        SCOPEWATCH_SECRET_KEY=SECRET_KEY,
+        SCOPEWATCH_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
+        SCOPEWATCH_MAIL_FROM=SENDER,
+    )
+    send = [str(BIN / "scopewatch"), "digest", "send", "--project", "ACME", "--week", WEEK]
+    proc = processes.start(send, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while len(handler.data_attempts) < 2:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the second recipient's DATA never came"
+            time.sleep(0.05)
+        processes.signal_group(proc, signal.SIGKILL)  # kill -9 while Ben's mail is on the wire
+        proc.wait(timeout=30)
+    finally:
+        release.set()
+        processes.stop(proc)
+    assert [e.rcpt_tos for e in handler.delivered] == [["ana@acme.example"]]
+
+    restarted = subprocess.run(send, env=env, capture_output=True, text=True, timeout=120)
+    # Ana had it; Ben's copy may have reached him (killed mid-send), so it waits for an
+    # operator; Cho gets hers.
+    assert restarted.stdout.strip() == "ACME: in-progress", restarted.stderr
+    assert [e.rcpt_tos for e in handler.delivered] == [["ana@acme.example"], ["cho@acme.example"]]
+    with app.extensions["scopewatch"].engine.connect() as conn:
+        each = conn.execute(
+            select(schema.digest_recipients.c.recipient, schema.digest_recipients.c.status)
+        ).all()
+    assert dict(each) == {
+        "ana@acme.example": "sent",
+        "ben@acme.example": "sending",
+        "cho@acme.example": "sent",
+    }
+    again = subprocess.run(send, env=env, capture_output=True, text=True, timeout=120)
+    assert again.stdout.strip() == "ACME: in-progress"
+    assert len(handler.delivered) == 2  # a retry never mails anyone twice
