@@ -115,6 +115,7 @@ def test_the_digest_page_shows_the_mail_and_sends_it_once_after_confirmation(
     )
     assert "The digest was sent." in text_of(sent)
     assert 'id="resend"' in text_of(sent)
+    assert "pm@acme.example: sent at" in text_of(sent)  # each recipient's own copy
     again = client.post(
         "/projects/ACME/digest", data={**form, "confirm": "yes"}, follow_redirects=True
     )
