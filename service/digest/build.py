@@ -88,13 +88,13 @@ def _awaiting_decision(
 ) -> list[dict[str, Any]]:
     """Each change still pending, with signed approve/reject links naming `recipients` (by
     default every recipient of the digest: a preview's links)."""
-    recipients = list(project.digest.to) if recipients is None else recipients
     from sqlalchemy import false, select
 
     from service.digest.decision_links import links_for
     from service.scope.model import ScopeChange
     from service.store.schema import scope_changes as sc
 
+    recipients = list(project.digest.to) if recipients is None else recipients
     pending = conn.execute(
         select(sc)
         .where(sc.c.project_key == project.key, sc.c.decision == "pending")
