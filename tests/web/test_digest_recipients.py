@@ -30,6 +30,7 @@ from service.digest.decision_links import read_token as read_decision
 from service.digest.links import feedback_secret
 from service.digest.links import read_token as read_feedback
 from service.digest.send import send_digests
+from service.digest.status import digest_history
 from service.scope.changes import change_by_key
 from service.store import schema
 from service.store.clock import frozen_clock
@@ -126,6 +127,11 @@ def test_three_recipients_get_three_messages_whose_links_name_each(
     # A restart, or the next tick, mails no one again.
     assert send_digests(rt, ["ACME"], week=WEEK, now=NOW) == {"ACME": "already-sent"}
     assert len(handler.delivered) == 3
+    # What the cockpit and `project status` say of the week: sent, to whom, each one's copy.
+    with rt.engine.connect() as conn:
+        [week] = digest_history(conn, "ACME")
+    assert (week["week"], week["what"], week["to"]) == (WEEK, "sent", THREE)
+    assert [(r["recipient"], r["what"]) for r in week["recipients"]] == [(r, "sent") for r in THREE]
 
 
 def test_two_recipients_answer_the_same_week_and_the_cockpit_shows_who(
