@@ -16,21 +16,26 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from service import create_app
+from service.digest.build import addressed_to, build_digest
 from service.digest.decision_links import decision_secret
 from service.digest.decision_links import read_token as read_decision
+from service.digest.deliver import send_once
 from service.digest.links import feedback_secret
 from service.digest.links import read_token as read_feedback
 from service.digest.send import send_digests
 from service.digest.status import digest_history
+from service.runtime import Runtime
 from service.scope.changes import change_by_key
 from service.store import schema
 from service.store.clock import frozen_clock
@@ -64,8 +69,16 @@ def three_recipients(tmp_path: Path) -> Path:
     return path
 
 
+@dataclass
+class World:
+    app: Any
+    rt: Runtime
+    mail: ScriptedSink  # what the SMTP server received
+    smtp_port: int
+
+
 @pytest.fixture
-def world(db_url: str, tmp_path: Path, sink: tuple[ScriptedSink, int]) -> Iterator[tuple[Any, str]]:
+def world(db_url: str, tmp_path: Path, sink: tuple[ScriptedSink, int]) -> Iterator[World]:
     """ACME live and caught up, three recipients, served over HTTP at its public URL."""
     port = free_port()
     settings = app_settings(
@@ -81,9 +94,9 @@ def world(db_url: str, tmp_path: Path, sink: tuple[ScriptedSink, int]) -> Iterat
     mirror_acme(app)
     engine = app.extensions["scopewatch"].engine
     go_live(engine, "ACME")
-    caught_up(engine, "ACME")
-    with background(app, port=port) as url:
-        yield app, url
+    caught_up(engine, "ACME", now=NOW - timedelta(days=2))  # before week 47's digest was due
+    with background(app, port=port):
+        yield World(app, app.extensions["scopewatch"], sink[0], sink[1])
     engine.dispose()
 
 
@@ -101,12 +114,8 @@ def token(url: str) -> str:
     return url.rsplit("/", 1)[1]
 
 
-def test_three_recipients_get_three_messages_whose_links_name_each(
-    world: tuple[Any, str], sink: tuple[ScriptedSink, int]
-) -> None:
-    app, _ = world
-    rt = app.extensions["scopewatch"]
-    handler, _ = sink
+def test_three_recipients_get_three_messages_whose_links_name_each(world: World) -> None:
+    rt, handler = world.rt, world.mail
     assert send_digests(rt, ["ACME"], week=WEEK, now=NOW) == {"ACME": "sent"}
 
     messages = handler.messages()
@@ -134,12 +143,9 @@ def test_three_recipients_get_three_messages_whose_links_name_each(
     assert [(r["recipient"], r["what"]) for r in week["recipients"]] == [(r, "sent") for r in THREE]
 
 
-def test_two_recipients_answer_the_same_week_and_the_cockpit_shows_who(
-    world: tuple[Any, str], sink: tuple[ScriptedSink, int]
-) -> None:
-    app, _ = world
-    handler, _ = sink
-    send_digests(app.extensions["scopewatch"], ["ACME"], week=WEEK, now=NOW)
+def test_two_recipients_answer_the_same_week_and_the_cockpit_shows_who(world: World) -> None:
+    app, rt, handler = world.app, world.rt, world.mail
+    send_digests(rt, ["ACME"], week=WEEK, now=NOW)
     ana, ben, _cho = handler.messages()
     [ana_form], [ben_form] = links(ana, "feedback"), links(ben, "feedback")
 
@@ -154,7 +160,7 @@ def test_two_recipients_answer_the_same_week_and_the_cockpit_shows_who(
     assert again.status_code == 409
     assert "from ana@acme.example has already been recorded (happy, 9/10" in again.text
 
-    with app.extensions["scopewatch"].engine.connect() as conn:
+    with world.rt.engine.connect() as conn:
         stored = conn.execute(
             select(schema.feedback.c.recipient, schema.feedback.c.score).order_by(
                 schema.feedback.c.id
@@ -173,11 +179,10 @@ def test_two_recipients_answer_the_same_week_and_the_cockpit_shows_who(
 
 
 def test_a_decision_from_a_recipients_link_is_recorded_as_theirs_without_asking(
-    world: tuple[Any, str], sink: tuple[ScriptedSink, int]
+    world: World,
 ) -> None:
-    app, _ = world
-    handler, _ = sink
-    send_digests(app.extensions["scopewatch"], ["ACME"], week=WEEK, now=NOW)
+    rt, handler = world.rt, world.mail
+    send_digests(rt, ["ACME"], week=WEEK, now=NOW)
     ben = handler.messages()[1]
     key, approve = next(iter(approvals(ben).items()))
 
@@ -187,7 +192,7 @@ def test_a_decision_from_a_recipients_link_is_recorded_as_theirs_without_asking(
     done = requests.post(approve, timeout=10)  # the confirm button: no other field
     assert done.status_code == 200 and f"{key} is approved" in done.text
 
-    with app.extensions["scopewatch"].engine.connect() as conn:
+    with world.rt.engine.connect() as conn:
         decided = change_by_key(conn, "ACME", key)
     assert decided is not None
     assert (decided.decision, decided.decided_by, decided.decision_channel) == (
@@ -203,10 +208,9 @@ def approvals(message: EmailMessage) -> dict[str, str]:
 
 
 def test_a_send_killed_during_the_second_recipient_mails_only_the_third_on_restart(
-    world: tuple[Any, str], sink: tuple[ScriptedSink, int], tmp_path: Path, db_url: str
+    world: World, tmp_path: Path, db_url: str
 ) -> None:
-    app, _ = world
-    handler, smtp_port = sink
+    handler, smtp_port = world.mail, world.smtp_port
     release = threading.Event()
     handler.held = {2: release}  # Ben's DATA waits: the process is killed while it does
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCOPEWATCH_")}
@@ -240,7 +244,7 @@ def test_a_send_killed_during_the_second_recipient_mails_only_the_third_on_resta
     # operator; Cho gets hers.
     assert restarted.stdout.strip() == "ACME: in-progress", restarted.stderr
     assert [e.rcpt_tos for e in handler.delivered] == [["ana@acme.example"], ["cho@acme.example"]]
-    with app.extensions["scopewatch"].engine.connect() as conn:
+    with world.rt.engine.connect() as conn:
         each = conn.execute(
             select(schema.digest_recipients.c.recipient, schema.digest_recipients.c.status)
         ).all()
@@ -252,3 +256,48 @@ def test_a_send_killed_during_the_second_recipient_mails_only_the_third_on_resta
     again = subprocess.run(send, env=env, capture_output=True, text=True, timeout=120)
     assert again.stdout.strip() == "ACME: in-progress"
     assert len(handler.delivered) == 2  # a retry never mails anyone twice
+
+
+def test_the_scheduler_goes_on_with_the_recipients_a_crash_left_unmailed(world: World) -> None:
+    rt, handler = world.rt, world.mail
+    due = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)  # ACME's digest: MON 08:00 in Berlin
+    # As a scheduler killed right after mailing Ana left the database: her copy sent, the week
+    # "sending", nobody else claimed.
+    digest = build_digest(rt, "ACME", WEEK, due)
+    mine = addressed_to(rt, digest, THREE[0], due)
+    assert send_once(rt.engine, rt.mailer, mine, to=THREE[:1], now=due) == "sent"
+    with rt.engine.begin() as conn:
+        conn.execute(update(schema.digest_sends).values(status="sending", sent_at=None))
+
+    restarted = due + timedelta(minutes=2)
+    assert send_digests(rt, ["ACME"], due_only=True, now=restarted) == {"ACME": "sent"}
+    assert [e.rcpt_tos for e in handler.delivered] == [[r] for r in THREE]
+    assert send_digests(rt, ["ACME"], due_only=True, now=restarted) == {"ACME": "already-sent"}
+
+
+def test_a_copy_cut_off_mid_send_holds_the_week_until_its_window_closes(world: World) -> None:
+    rt, handler = world.rt, world.mail
+    due = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+    with rt.engine.begin() as conn:  # every copy claimed; Ben's died on the wire
+        for recipient, status in zip(THREE, ("sent", "sending", "sent"), strict=True):
+            conn.execute(
+                schema.digest_recipients.insert().values(
+                    project_key="ACME",
+                    week=WEEK,
+                    recipient=recipient,
+                    status=status,
+                    message_id=f"<{recipient}>",
+                    claimed_at=due,
+                )
+            )
+        conn.execute(
+            schema.digest_sends.insert().values(
+                project_key="ACME", week=WEEK, status="sending", message_id="<w>", claimed_at=due
+            )
+        )
+    later = due + timedelta(hours=2)
+    assert send_digests(rt, ["ACME"], due_only=True, now=later) == {"ACME": "in-progress"}
+    assert handler.delivered == []
+    with rt.engine.connect() as conn:
+        [week] = digest_history(conn, "ACME")
+    assert week["what"] == "sending" and week["to"] == [THREE[0], THREE[2]]
