@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any, Literal
 
@@ -120,6 +121,17 @@ def send_again(
         return send_once(engine, mailer, d, to=to, now=now, addressed=addressed)
     if row.status == "sending":
         return "in-progress"
+    again = f".r{int(now.timestamp())}@"
+    # Built before the row is taken: a rendering error leaves the week as it was.
+    messages = build_each(
+        mailer,
+        recipients,
+        lambda r: addressed(r) if addressed is not None else d,
+        lambda r: recipient_message_id(project_key, week, r, mailer.mail_from).replace(
+            "@", again, 1
+        ),
+        now,
+    )
     with engine.begin() as conn:
         # Compare-and-set: two PMs pressing "resend" at once send one mail to each recipient.
         taken = conn.execute(
@@ -129,16 +141,7 @@ def send_again(
         )
     if taken.rowcount != 1:
         return "in-progress"
-    again = f".r{int(now.timestamp())}@"
-    results = mail_each(
-        mailer,
-        recipients,
-        lambda r: addressed(r) if addressed is not None else d,
-        lambda r: recipient_message_id(project_key, week, r, mailer.mail_from).replace(
-            "@", again, 1
-        ),
-        now,
-    )
+    results = send_each(mailer, messages)
     with engine.begin() as conn:
         for recipient, (message_id, result) in results.items():
             _upsert_recipient(conn, project_key, week, recipient, message_id, result, now)
@@ -158,7 +161,17 @@ def mail_each(
 
     Every message is built before the first goes, so a rendering error sends nothing.
     """
-    messages = {
+    return send_each(mailer, build_each(mailer, recipients, digest_for, message_id_for, now))
+
+
+def build_each(
+    mailer: Mailer,
+    recipients: list[str],
+    digest_for: Addressed,
+    message_id_for: Callable[[str], str],
+    now: datetime,
+) -> dict[str, EmailMessage]:
+    return {
         r: build_message(
             digest_for(r),
             mail_from=mailer.mail_from,
@@ -168,6 +181,12 @@ def mail_each(
         )
         for r in _distinct(recipients)
     }
+
+
+def send_each(
+    mailer: Mailer, messages: dict[str, EmailMessage]
+) -> dict[str, tuple[str, SendResult]]:
+    """recipient → (the Message-ID sent under, what the server did)."""
     return {r: (str(msg["Message-ID"]), mailer.send(msg)) for r, msg in messages.items()}
 
 
