@@ -1,5 +1,8 @@
-"""An aiosmtpd handler for mail tests: refuses RCPTs and answers DATA as scripted (or holds it),
-then accepts."""
+"""An aiosmtpd handler for mail tests: refuses RCPTs and answers DATA as scripted, then accepts.
+
+It can also take a message in and never answer (`hold`): the mail has arrived, but its sender is
+left waiting, which is where a test kills it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import asyncio
 import email
 import email.policy
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,9 +27,10 @@ class ScriptedSink:
     refuse: dict[str, str] = field(default_factory=dict)  # address → RCPT reply
     delivered: list[Envelope] = field(default_factory=list)
     data_attempts: list[float] = field(default_factory=list)  # monotonic times of each DATA
-    # DATA attempt number (1 = the first) → an event that attempt waits for before answering
-    # 451: a sender killed meanwhile dies in the middle of its conversation.
-    held: dict[int, threading.Event] = field(default_factory=dict)
+    hold: set[str] = field(
+        default_factory=set
+    )  # the next DATA to one of these: taken, not answered
+    released: bool = False  # held DATA commands are answered (running_sink sets it when done)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -39,11 +42,13 @@ class ScriptedSink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
         self.data_attempts.append(time.monotonic())
-        hold = self.held.get(len(self.data_attempts))
-        if hold is not None:
-            while not hold.is_set():
+        held = self.hold & set(envelope.rcpt_tos)
+        if held:
+            self.hold -= held
+            self.delivered.append(envelope)  # the mail has arrived...
+            while not self.released:  # ...but its sender never hears so
                 await asyncio.sleep(0.05)
-            return "451 4.3.0 held until the sender was gone"
+            return "250 OK"
         if self.data_replies:
             return self.data_replies.pop(0)
         self.delivered.append(envelope)
@@ -75,4 +80,5 @@ def running_sink() -> Iterator[tuple[ScriptedSink, int]]:
     try:
         yield handler, port
     finally:
+        handler.released = True
         controller.stop()

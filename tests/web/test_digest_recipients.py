@@ -13,7 +13,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -100,6 +99,19 @@ def world(db_url: str, tmp_path: Path, sink: tuple[ScriptedSink, int]) -> Iterat
     engine.dispose()
 
 
+# Each request on a connection of its own, closed by the server: none is left open for the
+# server's shutdown at the end of the test to trip over.
+CLOSE = {"Connection": "close"}
+
+
+def http_get(url: str, **kwargs: Any) -> requests.Response:
+    return requests.get(url, headers=CLOSE, **kwargs)
+
+
+def http_post(url: str, **kwargs: Any) -> requests.Response:
+    return requests.post(url, headers=CLOSE, **kwargs)
+
+
 def body(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert isinstance(part, EmailMessage)
@@ -149,14 +161,14 @@ def test_two_recipients_answer_the_same_week_and_the_cockpit_shows_who(world: Wo
     ana, ben, _cho = handler.messages()
     [ana_form], [ben_form] = links(ana, "feedback"), links(ben, "feedback")
 
-    assert "Answering as ana@acme.example" in requests.get(ana_form, timeout=10).text
-    answered = requests.post(ana_form, data={"happy": "yes", "score": "9"}, timeout=10)
+    assert "Answering as ana@acme.example" in http_get(ana_form, timeout=10).text
+    answered = http_post(ana_form, data={"happy": "yes", "score": "9"}, timeout=10)
     assert answered.status_code == 200
     # Ben answers the same week on his own link, unhappy: his answer is stored beside Ana's.
     unhappy = {"happy": "no", "score": "4", "comment": "why is SSO extra?"}
-    assert requests.post(ben_form, data=unhappy, timeout=10).status_code == 200
+    assert http_post(ben_form, data=unhappy, timeout=10).status_code == 200
     # A second answer from Ana is refused, and the page says what she answered before.
-    again = requests.post(ana_form, data={"happy": "no", "score": "1"}, timeout=10)
+    again = http_post(ana_form, data={"happy": "no", "score": "1"}, timeout=10)
     assert again.status_code == 409
     assert "from ana@acme.example has already been recorded (happy, 9/10" in again.text
 
@@ -186,10 +198,10 @@ def test_a_decision_from_a_recipients_link_is_recorded_as_theirs_without_asking(
     ben = handler.messages()[1]
     key, approve = next(iter(approvals(ben).items()))
 
-    page = requests.get(approve, timeout=10)
+    page = http_get(approve, timeout=10)
     assert page.status_code == 200
     assert "Deciding as ben@acme.example." in page.text and "Who is deciding?" not in page.text
-    done = requests.post(approve, timeout=10)  # the confirm button: no other field
+    done = http_post(approve, timeout=10)  # the confirm button: no other field
     assert done.status_code == 200 and f"{key} is approved" in done.text
 
     with world.rt.engine.connect() as conn:
@@ -211,8 +223,8 @@ def test_a_send_killed_during_the_second_recipient_mails_only_the_third_on_resta
     world: World, tmp_path: Path, db_url: str
 ) -> None:
     handler, smtp_port = world.mail, world.smtp_port
-    release = threading.Event()
-    handler.held = {2: release}  # Ben's DATA waits: the process is killed while it does
+    # Ben's mail arrives, but the sender never hears so: it is killed while it waits.
+    handler.hold = {"ben@acme.example"}
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCOPEWATCH_")}
     env.update(
         PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "shifted"), str(ROOT)]),
@@ -228,22 +240,21 @@ def test_a_send_killed_during_the_second_recipient_mails_only_the_third_on_resta
     proc = processes.start(send, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
-        while len(handler.data_attempts) < 2:
+        while len(handler.delivered) < 2:
             assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the second recipient's DATA never came"
+            assert time.monotonic() < deadline, "the second recipient's mail never came"
             time.sleep(0.05)
-        processes.signal_group(proc, signal.SIGKILL)  # kill -9 while Ben's mail is on the wire
+        processes.signal_group(proc, signal.SIGKILL)  # kill -9 before it hears Ben's mail went
         proc.wait(timeout=30)
     finally:
-        release.set()
         processes.stop(proc)
-    assert [e.rcpt_tos for e in handler.delivered] == [["ana@acme.example"]]
+    assert [e.rcpt_tos for e in handler.delivered] == [["ana@acme.example"], ["ben@acme.example"]]
 
     restarted = subprocess.run(send, env=env, capture_output=True, text=True, timeout=120)
-    # Ana had it; Ben's copy may have reached him (killed mid-send), so it waits for an
-    # operator; Cho gets hers.
+    # Ana had it; Ben's copy reached him, though the killed sender never heard so: it is left
+    # for an operator to check, not sent twice; Cho gets hers.
     assert restarted.stdout.strip() == "ACME: in-progress", restarted.stderr
-    assert [e.rcpt_tos for e in handler.delivered] == [["ana@acme.example"], ["cho@acme.example"]]
+    assert [e.rcpt_tos for e in handler.delivered] == [[r] for r in THREE]  # Cho's is new
     with world.rt.engine.connect() as conn:
         each = conn.execute(
             select(schema.digest_recipients.c.recipient, schema.digest_recipients.c.status)
@@ -255,7 +266,7 @@ def test_a_send_killed_during_the_second_recipient_mails_only_the_third_on_resta
     }
     again = subprocess.run(send, env=env, capture_output=True, text=True, timeout=120)
     assert again.stdout.strip() == "ACME: in-progress"
-    assert len(handler.delivered) == 2  # a retry never mails anyone twice
+    assert len(handler.delivered) == 3  # a retry never mails anyone twice
 
 
 def test_the_scheduler_goes_on_with_the_recipients_a_crash_left_unmailed(world: World) -> None:
