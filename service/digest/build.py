@@ -1,7 +1,12 @@
 """Building a digest from the database and rendering it; `send` mails it, `deliver` once.
 
 `reports` computes and renders from plain data; this module adds what needs the runtime: the week
-to report on (by its clock), the signed feedback link, the database.
+to report on (by its clock), the signed feedback and decision links, the database.
+
+A digest is built once per week and then `addressed_to` each recipient: the same figures, with
+that recipient's own feedback link and decision links naming them. Built without an addressee
+(the PM's preview, the cockpit, `digest show`), its decision links name every recipient of the
+digest and their page asks who is deciding, and its feedback link names no one.
 """
 
 from __future__ import annotations
@@ -60,16 +65,38 @@ def build_digest(
     return digest
 
 
+def addressed_to(
+    rt: Runtime, digest: dict[str, Any], recipient: str, now: datetime
+) -> dict[str, Any]:
+    """The digest as `recipient` gets it: the same figures, their own feedback link, and decision
+    links naming them (read now: a change decided since the digest was built is not asked again)."""
+    from service.digest.links import feedback_link
+
+    project = rt.mapping.project(str(digest["project"]))
+    if project is None:
+        raise ValueError(f"no project {digest['project']!r} in {rt.mapping.source}")
+    link = feedback_link(rt, project.key, str(digest["week"]), recipient)
+    with reader(rt.engine) as conn:
+        decisions = _awaiting_decision(rt, conn, project, now, [recipient])
+    return {**digest, "feedback": {**digest["feedback"], "link": link}, "decisions": decisions}
+
+
 def _awaiting_decision(
-    rt: Runtime, conn: Connection, project: Project, now: datetime
+    rt: Runtime,
+    conn: Connection,
+    project: Project,
+    now: datetime,
+    recipients: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Each change still pending, with signed approve/reject links for the digest's recipients."""
+    """Each change still pending, with signed approve/reject links naming `recipients` (by
+    default every recipient of the digest: a preview's links)."""
     from sqlalchemy import false, select
 
     from service.digest.decision_links import links_for
     from service.scope.model import ScopeChange
     from service.store.schema import scope_changes as sc
 
+    recipients = list(project.digest.to) if recipients is None else recipients
     pending = conn.execute(
         select(sc)
         .where(sc.c.project_key == project.key, sc.c.decision == "pending")
@@ -78,7 +105,7 @@ def _awaiting_decision(
     ).mappings()
     rows = []
     for change in (ScopeChange.from_row(row) for row in pending):
-        links = links_for(rt, change, list(project.digest.to), now=now)
+        links = links_for(rt, change, recipients, now=now)
         if links is None:
             return []
         rows.append(
@@ -115,14 +142,18 @@ def render(
         return rendering.render_text(digest)
     if fmt == "eml":
         from reports.mail import build_message
-        from service.digest.deliver import digest_message_id
+        from service.digest.deliver import digest_message_id, recipient_message_id
 
+        key, week, sender = digest["project"], digest["week"], mail_from or ""
         message = build_message(
             digest,
             mail_from=mail_from or "scopewatch@localhost",
             to=to or [],
-            # The id `deliver` sends under: what `--format eml` shows is what went out.
-            message_id=digest_message_id(digest["project"], digest["week"], mail_from or ""),
+            # The id `deliver` sends one recipient's copy under: what `--format eml` shows for
+            # one recipient is what went out to them.
+            message_id=recipient_message_id(key, week, to[0], sender)
+            if to and len(to) == 1
+            else digest_message_id(key, week, sender),
             date=now or datetime.fromisoformat(digest["period"]["end"]),
         )
         return bytes(message)
@@ -132,5 +163,7 @@ def render(
 def build_output(rt: Runtime, project_key: str, week: str | None, fmt: str) -> str | bytes:
     digest = build_digest(rt, project_key, week)
     project = rt.mapping.project(project_key)
-    recipients = list(project.digest.to) if project else []
+    recipients = list(project.digest.to[:1]) if project else []
+    if fmt == "eml" and recipients:  # the message its first recipient gets
+        digest = addressed_to(rt, digest, recipients[0], rt.clock())
     return render(digest, fmt, mail_from=rt.settings.mail_from, to=recipients, now=rt.clock())

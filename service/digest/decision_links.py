@@ -1,10 +1,14 @@
 """Signed approve/reject links in the client's e-mail: `/decisions/<token>`.
 
-A token names the change (id and issue key), the impact version the client was shown, the
-decision, and the digest's recipients (any of them may decide; the page asks which one when there
-are several). It is signed with a key derived from SCOPEWATCH_SECRET_KEY and expires after
-SCOPEWATCH_DECISION_LINK_DAYS. A link for an older impact version is "outdated": the change was
-re-priced since, and the client is shown the new price and asked again.
+A token names the change (id and issue key), the impact version the client was shown, the decision,
+and the recipient the mail went to, who is then the decider: each recipient of a digest gets a
+message of their own with links of their own. The payload keeps the recipient in a list ("r":
+[address]), the form tokens had before each recipient got their own mail; such an older token
+naming several recipients still works, and its page asks which of them is deciding (a PM's preview
+carries that form too, naming every recipient of the digest). It is signed with a key derived from
+SCOPEWATCH_SECRET_KEY and expires after SCOPEWATCH_DECISION_LINK_DAYS. A link for an older impact
+version is "outdated": the change was re-priced since, and the client is shown the new price and
+asked again.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ class DecisionClaim:
     impact_version: int
     decision: str
     recipients: tuple[str, ...]
+
+    @property
+    def decider(self) -> str | None:
+        """The one recipient the link was made for; None when it names several (older links)."""
+        return self.recipients[0] if len(self.recipients) == 1 else None
 
 
 class DecisionTokenError(signed.TokenError):
@@ -64,25 +73,50 @@ def read_token(secret: str, token: str, max_age_days: int, *, now: datetime) -> 
     )
 
 
+def decision_link(
+    rt: Runtime, change: ScopeChange, decision: str, recipient: str, *, now: datetime
+) -> str | None:
+    """The signed link by which `recipient` decides `change` ("approved" or "rejected") at the
+    impact version it has now; None when decision links are off (no secret key)."""
+    return _link(rt, change, decision, (recipient,), now=now)
+
+
 def links_for(
     rt: Runtime, change: ScopeChange, recipients: list[str], *, now: datetime
 ) -> dict[str, str] | None:
-    """{"approve": url, "reject": url} for one pending change, or None when links are off."""
-    secret = decision_secret(rt)
-    if secret is None or not recipients:
+    """{"approve": url, "reject": url} for one pending change, or None when links are off.
+
+    One recipient: links naming the decider. Several (a PM's preview): links any of them may use,
+    whose page asks who is deciding.
+    """
+    if not recipients:
         return None
     urls = {}
     for word, decision in (("approve", "approved"), ("reject", "rejected")):
-        claim = DecisionClaim(
-            project_key=change.project_key,
-            issue_key=change.key,
-            change_id=change.id,
-            impact_version=change.impact_version,
-            decision=decision,
-            recipients=tuple(recipients),
-        )
-        urls[word] = f"{rt.settings.public_url}/decisions/{make_token(secret, claim, now=now)}"
+        url = _link(rt, change, decision, tuple(recipients), now=now)
+        if url is None:
+            return None
+        urls[word] = url
     return urls
+
+
+def _link(
+    rt: Runtime, change: ScopeChange, decision: str, recipients: tuple[str, ...], *, now: datetime
+) -> str | None:
+    if decision not in LINK_DECISIONS:
+        raise ValueError(f"a link decides {' or '.join(LINK_DECISIONS)}, not {decision!r}")
+    secret = decision_secret(rt)
+    if secret is None:
+        return None
+    claim = DecisionClaim(
+        project_key=change.project_key,
+        issue_key=change.key,
+        change_id=change.id,
+        impact_version=change.impact_version,
+        decision=decision,
+        recipients=recipients,
+    )
+    return f"{rt.settings.public_url}/decisions/{make_token(secret, claim, now=now)}"
 
 
 def _claim(payload: Any) -> DecisionClaim | None:

@@ -30,8 +30,10 @@ def alert_pm(
     score: int,
     comment: str | None,
     now: datetime,
+    by: str | None = None,
 ) -> bool:
-    """Mails the project's PMs about this answer if it calls for it; True when a mail went out."""
+    """Mails the project's PMs about this answer (by the recipient `by`, when the link named
+    one) if it calls for it; True when a mail went out."""
     project = rt.mapping.project(project_key)
     if project is None or not needs_alert(happy, score, project.feedback_alert_below):
         return False
@@ -48,8 +50,9 @@ def alert_pm(
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = make_msgid(domain="scopewatch.invalid")
     cockpit = f"{rt.settings.public_url}/projects/{project.key}/feedback"
+    who = f"{project.client} ({by})" if by else project.client
     msg.set_content(
-        f"{project.client} answered the digest for {week}: {mood}, score {score}/10.\n\n"
+        f"{who} answered the digest for {week}: {mood}, score {score}/10.\n\n"
         + (f"Their comment:\n\n  {comment}\n\n" if comment else "No comment.\n\n")
         + f"Every answer: {cockpit}\n"
     )

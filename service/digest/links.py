@@ -1,8 +1,10 @@
-"""Signed links in the digest e-mail: the feedback form, one answer per project and week.
+"""Signed links in the digest e-mail: the feedback form, one answer per recipient and week.
 
-A token names the project, the ISO week and a nonce (one answer per link), signed with a key
-derived from the server's secret so a client cannot answer for another project or week by
-editing the URL; it expires. The signing time comes from the runtime's clock.
+A token names the project, the ISO week, the recipient the mail went to and a nonce (one answer
+per link), signed with a key derived from the server's secret so a client cannot answer for
+another project, week or person by editing the URL; it expires. The signing time comes from the
+runtime's clock. A token made before links named their recipient (no "r") still reads: its
+answer is the one anonymous answer of that project and week.
 """
 
 from __future__ import annotations
@@ -24,15 +26,26 @@ class FeedbackClaim:
     project_key: str
     week: str
     nonce: str
+    recipient: str | None = None
 
 
 class FeedbackTokenError(signed.TokenError):
     """A feedback link that cannot be used: "forged", "expired" or "malformed"."""
 
 
-def make_token(secret: str, project_key: str, week: str, nonce: str, *, now: datetime) -> str:
+def make_token(
+    secret: str,
+    project_key: str,
+    week: str,
+    nonce: str,
+    *,
+    now: datetime,
+    recipient: str | None = None,
+) -> str:
     """A URL-safe token for the feedback link, signed at `now` (aware)."""
     payload = {"p": project_key, "w": week, "n": nonce}
+    if recipient is not None:
+        payload["r"] = recipient
     return signed.dumps(secret, SALT, payload, now=now)
 
 
@@ -49,7 +62,10 @@ def _claim(payload: Any) -> FeedbackClaim | None:
     project_key, week, nonce = (payload.get(k) for k in ("p", "w", "n"))
     if not all(isinstance(v, str) and v for v in (project_key, week, nonce)):
         return None
-    return FeedbackClaim(project_key=str(project_key), week=str(week), nonce=str(nonce))
+    recipient = payload.get("r")
+    if recipient is not None and not (isinstance(recipient, str) and recipient):
+        return None
+    return FeedbackClaim(str(project_key), str(week), str(nonce), recipient)
 
 
 # --- the digest's feedback link ------------------------------------------------------------
@@ -63,11 +79,17 @@ def feedback_secret(rt: Runtime) -> str | None:
     return hmac.new(base.encode(), b"scopewatch-feedback-links", hashlib.sha256).hexdigest()
 
 
-def feedback_link(rt: Runtime, project_key: str, week: str) -> str | None:
+def feedback_link(
+    rt: Runtime, project_key: str, week: str, recipient: str | None = None
+) -> str | None:
+    """The form's link for `recipient` (None: a preview's link, which names no one)."""
     secret = feedback_secret(rt)
     if secret is None:
         return None
-    # One link per project and week: the same digest rebuilt shows the same link, answered once.
-    nonce = hmac.new(secret.encode(), f"{project_key}/{week}".encode(), "sha256").hexdigest()[:24]
-    token = make_token(secret, project_key, week, nonce, now=rt.clock())
+    # One link per project, week and recipient: the same digest rebuilt shows the same link, and
+    # it is answered once. Without a recipient the text is the one links had before 0011, so an
+    # answer through an old link and one through a preview share their single slot.
+    about = f"{project_key}/{week}" if recipient is None else f"{project_key}/{week}/{recipient}"
+    nonce = hmac.new(secret.encode(), about.encode(), "sha256").hexdigest()[:24]
+    token = make_token(secret, project_key, week, nonce, now=rt.clock(), recipient=recipient)
     return f"{rt.settings.public_url}/feedback/{token}"

@@ -3,13 +3,15 @@
 A client digest goes only for the week due now (its send time has come, and not more than the
 mapping's `grace_hours` ago), only once the mirror has caught up with Jira (the first full
 reconcile finished, and no webhook older than the week's end still waits in the inbox), and only
-while the project is live. In observe mode the PM addresses get a preview instead. A week whose
-grace window closes unsent is recorded as skipped, with why (`service.digest.notices`). A project
-whose `end` has passed gets the digest of the week holding its end, and no more.
+while the project is live. Each recipient gets a message of their own, sent once
+(`service.digest.deliver`): a send cut short after some recipients goes on with the others. In
+observe mode the PM addresses get a preview instead. A week whose grace window closes unsent is
+recorded as skipped, with why (`service.digest.notices`). A project whose `end` has passed gets the
+digest of the week holding its end, and no more.
 
-Nothing is built for a week already sent, previewed or skipped, so a scheduler ticking every
-minute costs a few reads. One project's error (a refused recipient, a broken digest) is its own
-outcome and the others still go.
+Nothing is built for a week already sent, previewed or skipped, so a scheduler ticking every minute
+costs a few reads. One project's error (a refused recipient, a broken digest) is its own outcome
+and the others still go.
 """
 
 from __future__ import annotations
@@ -17,14 +19,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from mappings.model import Project
 from reports.period import add_weeks, period_for, previous_full_week
 from service.digest import notices
-from service.digest.build import build_digest, report_week
-from service.digest.deliver import send_once
+from service.digest.build import addressed_to, build_digest, report_week
+from service.digest.deliver import (
+    Outcome,
+    mail_each,
+    recipient_message_id,
+    send_again,
+    send_once,
+    waiting_recipients,
+)
 from service.projects.modes import LIVE, state
 from service.runtime import Runtime
 from service.store.engine import reader
@@ -138,8 +148,13 @@ def _send_due(rt: Runtime, project: Project, now: datetime) -> str:
         return "ended"
     with reader(rt.engine) as conn:
         sent = sent_status(conn, project.key, week)
-        if sent is not None and sent[0] in {"sent", "sending"}:
-            return "already-sent" if sent[0] == "sent" else "in-progress"
+        if sent is not None and sent[0] == "sent":
+            return "already-sent"
+        # "sending": cut short, or going on elsewhere; each recipient's own claim keeps
+        # anyone from being mailed twice, so those not yet claimed are sent now.
+        if sent is not None and sent[0] == "sending":
+            if not waiting_recipients(conn, project.key, week, list(project.digest.to)):
+                return "in-progress"
         if notices.find(conn, project.key, week, notices.SKIP) is not None:
             return "skipped"
         current = state(conn, project.key)
@@ -161,7 +176,7 @@ def _send_due(rt: Runtime, project: Project, now: datetime) -> str:
             now=now,
         )
         return f"skipped: {reason}"
-    if sent is not None and now - sent[1] < RETRY_FAILED_AFTER:
+    if sent is not None and sent[0] == "failed" and now - sent[1] < RETRY_FAILED_AFTER:
         return "retry-later"  # a failed send, tried again a little later
     return _deliver(rt, project, week, now, live=live, previewed=previewed, waiting=waiting)
 
@@ -200,7 +215,24 @@ def _deliver(
     if not project.digest.to:
         return "no-recipients"
     digest = build_digest(rt, project.key, week, now)
-    return send_once(rt.engine, rt.mailer, digest, to=list(project.digest.to), now=now)
+    return mail_to_each(rt, digest, list(project.digest.to), now)
+
+
+def mail_to_each(
+    rt: Runtime, digest: dict[str, Any], to: list[str], now: datetime, *, again: bool = False
+) -> Outcome:
+    """The digest to each of `to` in a message of their own, with their own links: once per
+    recipient, or (`again`) a deliberate resend under new Message-IDs."""
+    assert rt.mailer is not None
+    deliver = send_again if again else send_once
+    return deliver(
+        rt.engine,
+        rt.mailer,
+        digest,
+        to=to,
+        now=now,
+        addressed=lambda recipient: addressed_to(rt, digest, recipient, now),
+    )
 
 
 def _stale_reason(
@@ -219,7 +251,7 @@ def _stale_reason(
     if waiting is not None:
         return f"{closed} before the mirror caught up: {waiting}"
     if sent is not None:
-        return f"{closed} before the mail server took it"
+        return f"{closed} before the mail server took it for every recipient"
     return f"{closed} with no scopewatch running to send it"
 
 
@@ -240,28 +272,31 @@ def _resend(rt: Runtime, project: Project, week: str | None, now: datetime, r: R
         return f"waiting: {waiting}"
     if not project.digest.to:
         return "no-recipients"
-    from reports.mail import build_message
-
     digest = build_digest(rt, project.key, week, now)
     to = list(project.digest.to)
     notice = notices.record(
         rt.engine, project.key, week, notices.RESEND, "sent again on purpose", now, by=r.by
     )
     assert notice is not None  # a resend is never deduplicated
-    # A new Message-ID: the client's mail program shows the resend as a message of its own.
-    base = notices.digest_message_id(project.key, week, rt.mailer.mail_from)
-    message_id = base.replace("<digest.", f"<resend{notice}.digest.", 1)
-    msg = build_message(
-        digest, mail_from=rt.mailer.mail_from, to=to, message_id=message_id, date=now
+    mail_from = rt.mailer.mail_from
+    results = mail_each(
+        rt.mailer,
+        to,
+        lambda recipient: addressed_to(rt, digest, recipient, now),
+        # New Message-IDs: each client's mail program shows the resend as a message of its own.
+        lambda recipient: recipient_message_id(project.key, week, recipient, mail_from).replace(
+            "<digest.", f"<resend{notice}.digest.", 1
+        ),
+        now,
     )
-    result = rt.mailer.send(msg)
-    notices.mailed(rt.engine, notice, to, result.error)
+    errors = [f"{who}: {result.error}" for who, (_, result) in results.items() if not result.ok]
+    notices.mailed(rt.engine, notice, list(results), "; ".join(errors) or None)
     log.info(
         "digest %s %s resent by %s: %s",
         project.key,
         week,
         r.by,
-        "sent" if result.ok else result.error,
+        "; ".join(errors) or "sent",
         extra={"project": project.key},
     )
-    return "resent" if result.ok else "failed"
+    return "failed" if errors else "resent"

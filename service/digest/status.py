@@ -2,7 +2,7 @@
 
 The mode and its audit, whether the mirror has caught up with Jira, every Jira write waiting in
 the outbox (what it would change), and what became of each week's digest (sent, previewed,
-skipped and why, resent).
+skipped and why, resent), with each recipient's own copy of a client digest.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy import Connection, func, select
 
 from mappings.model import Project
 from service.digest import notices
+from service.digest.deliver import recipient_rows
 from service.digest.send import due_week, grace_ends, not_caught_up, send_time
 from service.mirror.reconcile import last_sweep
 from service.outbox.queue import pending_jobs
@@ -71,17 +72,21 @@ def digest_history(conn: Connection, project_key: str) -> list[dict[str, Any]]:
     sends = conn.execute(
         select(digest_sends).where(digest_sends.c.project_key == project_key)
     ).mappings()
-    rows = [
-        {
-            "week": s["week"],
-            "what": s["status"],  # sent|sending|failed: the client's digest
-            "at": s["sent_at"] or s["claimed_at"],
-            "why": s["error"],
-            "to": None,
-            "by": None,
-        }
-        for s in sends
-    ]
+    rows = []
+    for s in sends:
+        each = [_recipient(r) for r in recipient_rows(conn, project_key, s["week"])]
+        rows.append(
+            {
+                "week": s["week"],
+                "what": s["status"],  # sent|sending|failed: the client's digest, to everyone
+                "at": s["sent_at"] or s["claimed_at"],
+                "why": s["error"],  # which recipients the server refused, and its answer
+                # Who has it (unknown for a week sent before each recipient had a row).
+                "to": [r["recipient"] for r in each if r["what"] == "sent"] or None,
+                "by": None,
+                "recipients": each,
+            }
+        )
     kinds = {notices.PREVIEW: "preview", notices.SKIP: "skipped", notices.RESEND: "resent"}
     rows += [
         {
@@ -91,7 +96,18 @@ def digest_history(conn: Connection, project_key: str) -> list[dict[str, Any]]:
             "why": n["reason"] if not n["error"] else f"{n['reason']} (mail failed: {n['error']})",
             "to": n["mailed_to"],
             "by": n["by"],
+            "recipients": [],
         }
         for n in notices.listed(conn, project_key, limit=200)
     ]
     return sorted(rows, key=lambda r: (r["week"], r["at"]), reverse=True)
+
+
+def _recipient(row: dict[str, Any]) -> dict[str, Any]:
+    """One recipient's copy of a week's digest: sent, sending or failed, when, and why."""
+    return {
+        "recipient": row["recipient"],
+        "what": row["status"],
+        "at": row["sent_at"] or row["claimed_at"],
+        "why": row["error"],
+    }

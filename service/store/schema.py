@@ -321,6 +321,25 @@ digest_sends = Table(
     UniqueConstraint("project_key", "week"),
 )
 
+# Each recipient's own copy of a week's digest (its own links, its own Message-ID), claimed
+# before SMTP is touched: a crash after recipient 1 of 3 leaves 2 and 3 unclaimed, to be sent by
+# the next attempt, and recipient 1 is never mailed twice. `digest_sends` above stays the week's
+# summary (sent once every recipient has it); a week sent before 0011 has no rows here.
+digest_recipients = Table(
+    "digest_recipients",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(40), nullable=False),
+    Column("week", String(8), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("status", String(10), nullable=False),  # sending|sent|failed
+    Column("message_id", String(300), nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("error", Text),  # the server's answer when it did not take the mail
+    UniqueConstraint("project_key", "week", "recipient"),
+)
+
 feedback = Table(
     "feedback",
     metadata,
@@ -332,6 +351,10 @@ feedback = Table(
     Column("score", Integer, nullable=False),
     Column("comment", Text),
     Column("at", UTCDateTime, nullable=False),
+    # Who answered: the digest recipient the link was made for; NULL for a link made before
+    # 0011 (one per project and week) or for a preview's link, which names no one.
+    Column("recipient", String(320)),
+    UniqueConstraint("project_key", "week", "recipient"),  # NULLs never collide
 )
 
 # Small operational state: the outbox pause after a 429, reconcile cursors.

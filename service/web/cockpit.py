@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from mappings.model import Project
 from service.accounts.users import authenticate
+from service.digest.deliver import recipient_rows
 from service.digest.status import digest_history
 from service.projects.modes import state
 from service.scope.audit import project_trail
@@ -278,6 +279,7 @@ def digest(key: str) -> tuple[str, int]:
                 schema.digest_sends.c.week == data["week"],
             )
         ).first()
+        each = recipient_rows(conn, proj.key, data["week"])
     return render_template(
         "cockpit/digest.html",
         project=proj,
@@ -285,6 +287,7 @@ def digest(key: str) -> tuple[str, int]:
         html=render_html(data, audience=audience),
         audience=audience,
         sent=sent,
+        each=each,
         mail_ready=rt.mailer is not None,
     ), 200
 
@@ -293,7 +296,7 @@ def digest(key: str) -> tuple[str, int]:
 @pm_required
 def send(key: str) -> Response:
     from service.digest.build import build_digest
-    from service.digest.deliver import send_again, send_once
+    from service.digest.send import mail_to_each
 
     rt = get_runtime()
     proj = _project(key)
@@ -313,8 +316,8 @@ def send(key: str) -> Response:
     except ValueError as exc:
         flash(str(exc).splitlines()[0], "error")
         return back
-    deliver = send_again if request.form.get("action") == "resend" else send_once
-    outcome = deliver(rt.engine, rt.mailer, data, to=list(proj.digest.to), now=rt.clock())
+    again = request.form.get("action") == "resend"
+    outcome = mail_to_each(rt, data, list(proj.digest.to), rt.clock(), again=again)
     user = current_user()
     log.info("cockpit: %s sent %s %s: %s", user.email if user else "?", proj.key, week, outcome)
     flash(_SENT.get(outcome, outcome), "ok" if outcome == "sent" else "error")

@@ -1,10 +1,12 @@
 """`/decisions/<token>`: the client approves or rejects a scope change from the e-mail.
 
 GET only shows the change, its price and a confirm button: mail scanners and link previews follow
-links, and must never decide. POST decides, once, through the same engine as every other
-decision (the write-back to Jira follows). A used, expired, forged or outdated link gets a plain
-page that says so; an outdated one (the change was re-priced since the mail) shows the new price
-and asks again. The token itself is the proof, so there is no session and no CSRF token here.
+links, and must never decide. POST decides, once, through the same engine as every other decision
+(the write-back to Jira follows), recorded as taken by the recipient the link was made for (channel
+"email"); only an older link naming several recipients asks which of them decides. A used, expired,
+forged or outdated link gets a plain page that says so; an outdated one (the change was re-priced
+since the mail) shows the new price and asks again. The token itself is the proof, so there is no
+session and no CSRF token here.
 """
 
 from __future__ import annotations
@@ -69,7 +71,9 @@ def decision(token: str) -> tuple[str, int]:
 
 def _decide(claim: DecisionClaim, change: ScopeChange, token: str) -> tuple[str, int]:
     rt = get_runtime()
-    who = request.form.get("recipient") or claim.recipients[0]
+    # A link made for one recipient names the decider, whatever the form says; an older link
+    # for several recipients asks which of them is deciding.
+    who = claim.decider or request.form.get("recipient") or ""
     if who not in claim.recipients:
         return _confirm(claim, change, token, error="Choose who is deciding."), 400
     try:

@@ -1,17 +1,23 @@
 """`/feedback/<token>`: the client's one-minute answer to the weekly digest.
 
-The token is signed and expires (service.digest.links); each link is answered once. A forged,
-expired or reused link gets a plain page saying so, never a stack trace.
+The token is signed and expires (service.digest.links). Each recipient of a digest has a link of
+their own, so several people of the client may each answer a week, once: a second answer from the
+same link is refused (409) with a page showing the answer already recorded, since that answer may
+already have alerted the PM and been quoted in a digest. A link from before each recipient had
+their own (it names no one) is the week's one anonymous answer. A forged, expired or reused link
+gets a plain page saying so, never a stack trace.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from service.digest.feedback_alerts import alert_pm
-from service.digest.links import FeedbackTokenError, feedback_secret, read_token
+from service.digest.links import FeedbackClaim, FeedbackTokenError, feedback_secret, read_token
 from service.store import schema
 from service.web.context import get_runtime
 
@@ -38,30 +44,48 @@ def form(token: str) -> tuple[str, int]:
         claim = read_token(secret, token, now=rt.clock())
     except FeedbackTokenError as exc:
         return _page("Link not valid", REASONS.get(exc.reason, REASONS["forged"]), 400)
-    if _answered(claim.nonce):
-        return _page(
-            "Thank you",
-            "This week's feedback has already been recorded.",
-            409 if request.method == "POST" else 200,
-        )
+    earlier = _answer(claim)
+    if earlier is not None:
+        return _already(earlier, 409 if request.method == "POST" else 200)
     if request.method == "GET":
-        return render_template(
-            "feedback_form.html", project=claim.project_key, week=claim.week, error=None
-        ), 200
+        return _form(claim, error=None), 200
     return _record(claim)
 
 
-def _answered(nonce: str) -> bool:
+def _form(claim: FeedbackClaim, *, error: str | None) -> str:
+    return render_template(
+        "feedback_form.html",
+        project=claim.project_key,
+        week=claim.week,
+        recipient=claim.recipient,
+        error=error,
+    )
+
+
+def _answer(claim: FeedbackClaim) -> Any:
+    """The answer already given through this link (or by its recipient that week), or None."""
+    fb = schema.feedback.c
+    same = fb.nonce == claim.nonce
+    if claim.recipient is not None:
+        mine = (fb.project_key == claim.project_key) & (fb.week == claim.week)
+        same = same | (mine & (fb.recipient == claim.recipient))
     with get_runtime().engine.connect() as conn:
-        return (
-            conn.execute(
-                select(schema.feedback.c.id).where(schema.feedback.c.nonce == nonce)
-            ).first()
-            is not None
-        )
+        return conn.execute(select(schema.feedback).where(same)).first()
 
 
-def _record(claim) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+def _already(answer: Any, status: int) -> tuple[str, int]:
+    mood = "happy" if answer.happy else "not happy"
+    who = f" from {answer.recipient}" if answer.recipient else ""
+    said = f"{mood}, {answer.score}/10, on {answer.at.strftime('%Y-%m-%d')}"
+    return _page(
+        "Thank you",
+        f"This week's feedback{who} has already been recorded ({said}). Each person answers "
+        "once a week; your project manager has seen it.",
+        status,
+    )
+
+
+def _record(claim: FeedbackClaim) -> tuple[str, int]:
     happy, score, comment = (
         request.form.get("happy"),
         request.form.get("score", ""),
@@ -75,9 +99,7 @@ def _record(claim) -> tuple[str, int]:  # type: ignore[no-untyped-def]
     elif len(comment) > 2000:
         problem = "Please keep the comment under 2,000 characters."
     if problem:
-        return render_template(
-            "feedback_form.html", project=claim.project_key, week=claim.week, error=problem
-        ), 400
+        return _form(claim, error=problem), 400
     try:
         with get_runtime().engine.begin() as conn:
             conn.execute(
@@ -89,10 +111,14 @@ def _record(claim) -> tuple[str, int]:  # type: ignore[no-untyped-def]
                     score=int(score),
                     comment=comment or None,
                     at=get_runtime().clock(),
+                    recipient=claim.recipient,
                 )
             )
-    except IntegrityError:
-        return _page("Thank you", "This week's feedback has already been recorded.", 409)
+    except IntegrityError:  # the same answer posted twice at once
+        earlier = _answer(claim)
+        if earlier is None:
+            raise
+        return _already(earlier, 409)
     # Stored once per link: this is the only time this answer can alert the PM.
     alert_pm(
         get_runtime(),
@@ -102,6 +128,7 @@ def _record(claim) -> tuple[str, int]:  # type: ignore[no-untyped-def]
         score=int(score),
         comment=comment or None,
         now=get_runtime().clock(),
+        by=claim.recipient,
     )
     return _page(
         "Thank you", "Your feedback has been recorded. It will appear in next week's digest.", 200

@@ -25,7 +25,7 @@ from service.mailer import Mailer
 from service.runtime import Runtime
 from service.settings import Settings
 from service.store.engine import make_engine
-from service.store.schema import digest_sends
+from service.store.schema import digest_recipients, digest_sends
 from tests.reliability.harness import ADMIN, MAPPINGS, SECRET
 from tests.smtp_sink import ScriptedSink, running_sink
 from tests.support import caught_up, go_live
@@ -57,6 +57,13 @@ def runtime(engine: Engine, db_url: str, smtp_port: int) -> Runtime:
     go_live(engine, "ACME", "BETA")
     caught_up(engine, "ACME", "BETA", now=AFTER_WEEK - timedelta(hours=4))
     return Runtime(settings=settings, engine=engine, mapping=load_mapping(MAPPINGS), mailer=mailer)
+
+
+def first_message_ids(engine: Engine) -> dict[str, str]:
+    """Each project's (single) recipient's Message-ID, as claimed before its first attempt."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(digest_recipients)).mappings()
+        return {row["project_key"]: row["message_id"] for row in rows}
 
 
 def sends(engine: Engine) -> dict[str, dict[str, Any]]:
@@ -100,6 +107,7 @@ def _later_never_and_lifted(
     assert recorded["ACME"]["status"] == "failed"
     assert REFUSED in recorded["ACME"]["error"]
     assert (recorded["BETA"]["status"], recorded["BETA"]["error"]) == ("sent", None)
+    claimed = first_message_ids(engine)
 
     # The next run retries the failed project only; the refusal still stands.
     assert send_digests(rt, None, week=WEEK, now=AFTER_WEEK) == {
@@ -113,7 +121,7 @@ def _later_never_and_lifted(
     }
     assert [m["Subject"][:6] for m in handler.messages()] == ["[BETA]", "[ACME]"]
     acme = handler.messages()[1]
-    assert acme["Message-ID"] == recorded["ACME"]["message_id"]  # the first attempt's id
+    assert acme["Message-ID"] == claimed["ACME"]  # the first attempt's id
     assert {p: r["status"] for p, r in sends(engine).items()} == {"ACME": "sent", "BETA": "sent"}
     figures.update(
         emails=len(handler.delivered),

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.digest.links import FeedbackClaim, FeedbackTokenError, make_token, read_token
+from service.digest import signed
+from service.digest.links import SALT, FeedbackClaim, FeedbackTokenError, make_token, read_token
 
 SECRET = "feedback-secret-for-tests"
 SENT = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -69,3 +70,16 @@ def test_a_token_from_a_server_whose_clock_runs_slightly_ahead_is_accepted() -> 
     assert read_token(SECRET, token, now=SENT).project_key == "ACME"
     far_ahead = make_token(SECRET, "ACME", "2026-W47", "n1", now=SENT + timedelta(days=1))
     assert reason(far_ahead, now=SENT) == "expired"
+
+
+def test_a_token_names_the_recipient_it_was_mailed_to() -> None:
+    token = make_token(SECRET, "ACME", "2026-W47", "n1", now=SENT, recipient="ana@acme.example")
+    claim = read_token(SECRET, token, now=SENT)
+    assert claim == FeedbackClaim("ACME", "2026-W47", "n1", "ana@acme.example")
+
+
+def test_a_token_from_before_links_named_their_recipient_still_reads() -> None:
+    old = signed.dumps(SECRET, SALT, {"p": "ACME", "w": "2026-W47", "n": "n1"}, now=SENT)
+    assert read_token(SECRET, old, now=SENT).recipient is None
+    bad = {"p": "ACME", "w": "2026-W47", "n": "n1", "r": ["a@acme.example"]}
+    assert reason(signed.dumps(SECRET, SALT, bad, now=SENT)) == "malformed"

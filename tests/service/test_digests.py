@@ -61,8 +61,8 @@ def test_the_preview_refuses_bad_input_with_one_line(client):
     assert client.get("/api/projects/ACME/digest?format=pdf", headers=AS_ADMIN).status_code == 400
 
 
-def _form_path(app) -> str:
-    link = feedback_link(runtime(app), "ACME", "2026-W47")
+def _form_path(app, recipient: str | None = None) -> str:
+    link = feedback_link(runtime(app), "ACME", "2026-W47", recipient)
     return link.split("127.0.0.1:8080", 1)[1]
 
 
@@ -87,6 +87,20 @@ def test_the_feedback_link_opens_a_form_and_records_one_answer(app, client):
     digest = build_digest(runtime(app), "ACME", "2026-W48", datetime(2026, 11, 30, tzinfo=UTC))
     assert digest["feedback"]["last"]["score"] == 8  # shown in the next week's digest
     assert digest["feedback"]["last"]["at"] == "2026-11-24T11:00:00+01:00"
+
+
+def test_a_link_mailed_before_links_named_recipients_still_takes_one_answer(app, client):
+    """A week's link from before 0011 names no one: its answer is stored without a name, and
+    each recipient's own link still takes theirs."""
+    old = _form_path(app)
+    assert client.post(old, data={"happy": "yes", "score": "7"}).status_code == 200
+    assert client.post(old, data={"happy": "yes", "score": "7"}).status_code == 409
+    ana = _form_path(app, "ana@acme.example")
+    assert ana != old
+    assert client.post(ana, data={"happy": "no", "score": "3"}).status_code == 200
+    with runtime(app).engine.connect() as conn:
+        rows = conn.execute(select(schema.feedback).order_by(schema.feedback.c.id)).all()
+    assert [(r.recipient, r.score) for r in rows] == [(None, 7), ("ana@acme.example", 3)]
 
 
 def test_forged_and_expired_links_get_a_clear_page(app, client):

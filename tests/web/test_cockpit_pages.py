@@ -106,6 +106,7 @@ def test_the_digest_page_shows_the_mail_and_sends_it_once_after_confirmation(
     )
     assert "The digest was sent." in text_of(sent)
     assert 'id="resend"' in text_of(sent)
+    assert "pm@acme.example: sent at" in text_of(sent)  # each recipient's own copy
     again = client.post(
         "/projects/ACME/digest", data={**form, "confirm": "yes"}, follow_redirects=True
     )
@@ -121,6 +122,24 @@ def test_the_digest_page_shows_the_mail_and_sends_it_once_after_confirmation(
     first, second = handler.messages()
     assert first["Subject"] == second["Subject"]
     assert first["Message-ID"] != second["Message-ID"]  # else mail clients hide the resend
+
+
+def test_a_refused_recipient_shows_on_the_digest_page_and_is_sent_the_rest_later(
+    client: Any, sink: tuple[ScriptedSink, str]
+):
+    handler, _ = sink
+    handler.refuse = {"pm@acme.example": "550 5.1.1 no such mailbox"}
+    token = csrf_of(client, f"/projects/ACME/digest?week={WEEK}")
+    form = {"week": WEEK, "action": "send", "confirm": "yes", "csrf_token": token}
+    failed = text_of(client.post("/projects/ACME/digest", data=form, follow_redirects=True))
+    assert "Sending failed" in failed
+    assert "pm@acme.example: failed (" in failed and "550 5.1.1 no such mailbox" in failed
+    assert 'id="send-rest"' in failed and handler.messages() == []
+
+    handler.refuse.clear()
+    rest = text_of(client.post("/projects/ACME/digest", data=form, follow_redirects=True))
+    assert "The digest was sent." in rest and "pm@acme.example: sent at" in rest
+    assert len(handler.messages()) == 1
 
 
 def test_a_bad_week_is_explained(client: Any):

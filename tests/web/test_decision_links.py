@@ -1,6 +1,8 @@
 """The client decides from the e-mail: signed `/decisions/<token>` links, GET shows, POST decides.
 
-Each refusal a client could meet: a forged, mangled, expired, used or outdated (re-priced) link.
+Each recipient's links name them, and they are the decider without being asked; a link mailed
+before each recipient had their own (naming several) still works and asks who. Each refusal a
+client could meet: a forged, mangled, expired, used or outdated (re-priced) link.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from sqlalchemy import select
 
 from reports.render import render_html, render_text
 from service import create_app
-from service.digest.build import build_digest
+from service.digest.build import addressed_to, build_digest
+from service.digest.decision_links import (
+    DecisionClaim,
+    decision_link,
+    decision_secret,
+    make_token,
+    read_token,
+)
 from service.scope.changes import change_by_key, update_change
 from service.store import schema
 from service.store.clock import frozen_clock
@@ -43,9 +52,21 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
-def links(app: Any) -> dict[str, dict[str, str]]:
-    digest = build_digest(app.extensions["scopewatch"], "ACME", "2026-W47")
+def links(app: Any, recipient: str = CLIENT) -> dict[str, dict[str, str]]:
+    """The decision links in the digest as `recipient` gets it."""
+    rt = app.extensions["scopewatch"]
+    digest = addressed_to(rt, build_digest(rt, "ACME", "2026-W47"), recipient, NOW)
     return {c["key"]: c for c in digest["decisions"]}
+
+
+def old_token(app: Any, *recipients: str, decision: str = "approved") -> str:
+    """A link as digests were mailed before each recipient got their own: naming them all."""
+    rt = app.extensions["scopewatch"]
+    c = change(app)
+    claim = DecisionClaim("ACME", c.key, c.id, c.impact_version, decision, recipients)
+    secret = decision_secret(rt)
+    assert secret is not None
+    return f"/decisions/{make_token(secret, claim, now=NOW)}"
 
 
 def path_of(url: str) -> str:
@@ -66,7 +87,8 @@ def test_the_digest_carries_approve_and_reject_links_for_each_pending_change(app
     assert "ACME-101" in found
     approve, reject = found["ACME-101"]["approve"], found["ACME-101"]["reject"]
     assert approve.startswith("http://127.0.0.1:8080/decisions/") and approve != reject
-    digest = build_digest(app.extensions["scopewatch"], "ACME", "2026-W47")
+    rt = app.extensions["scopewatch"]
+    digest = addressed_to(rt, build_digest(rt, "ACME", "2026-W47"), CLIENT, NOW)
     assert approve in render_text(digest)
     assert "Awaiting your decision" in render_html(digest)
     assert f'href="{approve}"' in render_html(digest)
@@ -104,11 +126,64 @@ def test_confirming_decides_once_as_the_recipient_and_queues_the_jira_update(cli
     assert change(app).decision == "rejected"
 
 
-def test_someone_not_named_in_the_link_cannot_decide(client: Any, app: Any):
-    approve = path_of(links(app)["ACME-101"]["approve"])
-    refused = client.post(approve, data={"recipient": "mallory@evil.example"})
-    assert refused.status_code == 400
+def test_each_recipients_link_names_them_and_decides_as_them_without_asking(client: Any, app: Any):
+    other = "cfo@acme.example"
+    mine, theirs = links(app)["ACME-101"], links(app, other)["ACME-101"]
+    assert mine["approve"] != theirs["approve"]
+    rt = app.extensions["scopewatch"]
+    secret = decision_secret(rt)
+    assert secret is not None
+    token = path_of(theirs["approve"]).removeprefix("/decisions/")
+    assert read_token(secret, token, 14, now=NOW).recipients == (other,)
+
+    page = client.get(path_of(theirs["approve"]))
+    assert f"Deciding as {other}." in text(page)
+    assert "Who is deciding?" not in text(page) and 'name="recipient"' not in text(page)
+    # The form cannot change who decides: the link names the decider.
+    done = client.post(path_of(theirs["approve"]), data={"recipient": "mallory@evil.example"})
+    assert done.status_code == 200
+    decided = change(app)
+    assert (decided.decision, decided.decided_by, decided.decision_channel) == (
+        "approved",
+        other,
+        "email",
+    )
+
+
+def test_the_public_helper_makes_the_same_kind_of_link_for_one_recipient(client: Any, app: Any):
+    url = decision_link(
+        app.extensions["scopewatch"], change(app), "rejected", "ops@acme.example", now=NOW
+    )
+    assert url is not None
+    assert client.post(path_of(url)).status_code == 200
+    assert (change(app).decision, change(app).decided_by) == ("rejected", "ops@acme.example")
+    with pytest.raises(ValueError, match="approved or rejected"):
+        decision_link(app.extensions["scopewatch"], change(app), "not-scope", CLIENT, now=NOW)
+
+
+def test_a_link_mailed_before_the_upgrade_naming_several_still_asks_who(client: Any, app: Any):
+    path = old_token(app, CLIENT, "cfo@acme.example")
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "Who is deciding?" in text(page) and "cfo@acme.example" in text(page)
+    refused = client.post(path, data={"recipient": "mallory@evil.example"})
+    assert refused.status_code == 400 and "Choose who is deciding." in text(refused)
     assert change(app).decision == "pending"
+    done = client.post(path, data={"recipient": "cfo@acme.example"})
+    assert done.status_code == 200
+    assert (change(app).decided_by, change(app).decision_channel) == ("cfo@acme.example", "email")
+
+
+def test_the_pm_preview_carries_links_that_ask_who(app: Any):
+    """Unaddressed (preview, cockpit): its links name every recipient and their page asks who."""
+    rt = app.extensions["scopewatch"]
+    preview = build_digest(rt, "ACME", "2026-W47")
+    [row] = [c for c in preview["decisions"] if c["key"] == "ACME-101"]
+    secret = decision_secret(rt)
+    assert secret is not None
+    token = path_of(row["approve"]).removeprefix("/decisions/")
+    acme = rt.mapping.project("ACME")
+    assert read_token(secret, token, 14, now=NOW).recipients == tuple(acme.digest.to)
 
 
 @pytest.mark.parametrize(
