@@ -65,3 +65,21 @@ def test_the_pms_own_sections_and_typos_are_refused_where_they_stand(tmp_path, n
     error = load(tmp_path, PROJECT + f'client_sections = ["headline", "{name}"]\n')
     assert (error.line, error.key) == (11, "projects[0].client_sections[1]"), str(error)
     assert 'one of "headline"' in error.problem
+
+
+def test_a_section_left_out_leaves_no_heading_behind(digest):
+    digest["client_sections"] = ["headline", "risks"]
+    html, text = render_html(digest), render_text(digest)
+    for heading in ("Budget", "Scope changes", "Milestones and forecast", "Waiting on you"):
+        assert f">{heading}</h2>" not in html
+        assert heading.upper() not in text
+    assert "Are you happy" not in html and "ARE YOU HAPPY" not in text
+    assert ">Risks</h2>" in html and "RISKS" in text
+
+
+def test_the_default_sections_all_show(digest):
+    html, text = render_html(digest), render_text(digest)
+    for heading in ("Budget", "Scope changes", "Milestones and forecast", "Waiting on you"):
+        assert f">{heading}</h2>" in html
+        assert heading.upper() in text
+    assert "Are you happy" in html
