@@ -54,14 +54,16 @@ def test_a_person_waiting_gives_up_on_a_silent_jira_but_waits_out_a_rate_limit(
     site: JiraSite, mapping: Mapping
 ) -> None:
     # Without the give-up bound, the first client would retry for max_wait: the test's timeout.
+    # The port stays bound (never listening, so connections are refused) for the whole attempt:
+    # a port given back at once can be taken by another test's server in the meantime.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed = sock.getsockname()[1]
-    silent = JiraClient(
-        f"http://127.0.0.1:{closed}", *LOGIN, mapping, max_wait=1000, backoff=0.05, give_up=0.5
-    )
-    with pytest.raises(JiraRetryLater) as caught:
-        silent.server_info()
+        silent = JiraClient(
+            f"http://127.0.0.1:{closed}", *LOGIN, mapping, max_wait=1000, backoff=0.05, give_up=0.5
+        )
+        with pytest.raises(JiraRetryLater) as caught:
+            silent.server_info()
     assert "ConnectionError" in caught.value.reason
     assert silent.calls > 1  # it did retry, for a while
 
