@@ -58,6 +58,9 @@ def test_an_upgrade_keeps_a_project_that_already_wrote_to_jira_live(tmp_path):
     upgrade(engine)
     with engine.connect() as conn:
         assert is_live(conn, "ACME") and not is_live(conn, "BETA")
-        (by,) = conn.execute(text("SELECT changed_by FROM project_mode_changes")).scalars()
+        (by, at) = conn.execute(
+            text("SELECT changed_by, changed_at FROM project_mode_changes")
+        ).one()
     assert by == "upgrade 0007"
+    assert str(at).startswith("2026-11-01 10:00:00")  # its last live work, not the upgrade's day
     engine.dispose()

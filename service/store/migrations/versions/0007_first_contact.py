@@ -10,8 +10,6 @@ it stays live, recorded as changed by "upgrade 0007", so an upgrade never silent
 write-backs and digests an agency relies on.
 """
 
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -63,28 +61,34 @@ def upgrade() -> None:
 
 
 def _keep_live_projects_live() -> None:
+    """A project that already wrote to Jira or mailed its client stays live. Its mode is dated
+    by the last live work the data shows (a migration has no runtime clock, and the wall clock
+    would make the upgrade's result depend on the day it ran)."""
     conn = op.get_bind()
-    ran_live = conn.execute(
+    last_live = conn.execute(
         sa.text(
-            "SELECT project_key FROM outbox WHERE status = 'done' "
-            "UNION SELECT project_key FROM digest_sends WHERE status = 'sent'"
+            "SELECT project_key, MAX(at) FROM ("
+            " SELECT project_key, COALESCE(done_at, created_at) AS at FROM outbox"
+            " WHERE status = 'done'"
+            " UNION ALL SELECT project_key, COALESCE(sent_at, claimed_at) AS at FROM digest_sends"
+            " WHERE status = 'sent'"
+            ") AS live GROUP BY project_key ORDER BY project_key"
         )
-    ).scalars()
-    now = datetime.now(UTC).replace(tzinfo=None)  # stored as naive UTC, as UTCDateTime does
-    for key in sorted(set(ran_live)):
+    ).all()
+    for key, at in last_live:
         conn.execute(
             sa.text(
                 "INSERT INTO projects (key, mode, caught_up_at, changed_at, changed_by) "
-                "VALUES (:key, 'live', :now, :now, 'upgrade 0007')"
+                "VALUES (:key, 'live', :at, :at, 'upgrade 0007')"
             ),
-            {"key": key, "now": now},
+            {"key": key, "at": at},
         )
         conn.execute(
             sa.text(
                 "INSERT INTO project_mode_changes (project_key, mode, changed_by, changed_at) "
-                "VALUES (:key, 'live', 'upgrade 0007', :now)"
+                "VALUES (:key, 'live', 'upgrade 0007', :at)"
             ),
-            {"key": key, "now": now},
+            {"key": key, "at": at},
         )
 
 
