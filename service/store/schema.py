@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -122,7 +123,13 @@ issues = Table(
     Column("event_ts", BigInteger, nullable=False, server_default="0"),  # newest event applied, ms
     Index("ix_issues_project_key", "project_key"),
     Index("ix_issues_key", "key"),
-    Index("ix_issues_parent_id", "parent_id"),  # a parent's children (`service.scope.parents`)
+    # A parent's children (`service.scope.parents`); partial, as in migration 0011.
+    Index(
+        "ix_issues_parent_id",
+        "parent_id",
+        sqlite_where=text("parent_id IS NOT NULL"),
+        postgresql_where=text("parent_id IS NOT NULL"),
+    ),
 )
 
 # Every status change with its time, from changelogs (creating an issue is not a transition).
