@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import Connection, func, select
 
 from mappings.model import Project
@@ -126,8 +126,18 @@ def page_digest(rt: Runtime, project: Project) -> dict[str, Any]:
 
     now = rt.clock()
     week = report_week(project, None, now)
-    with reader(rt.engine) as conn:
-        state = store_state(conn)
+    state = _request_state(rt)
     cache: DigestCache = current_app.extensions.setdefault(EXTENSION, DigestCache())
     key = digest_key(project, week, now, state)
     return cache.get(key, lambda: build_digest(rt, project.key, week, now))
+
+
+def _request_state(rt: Runtime) -> tuple[Any, ...]:
+    """`store_state`, read once per request: `/` asks it for every project, and one page is
+    built from one moment's data anyway."""
+    state: tuple[Any, ...] | None = g.get("scopewatch_store_state")
+    if state is None:
+        with reader(rt.engine) as conn:
+            state = store_state(conn)
+        g.scopewatch_store_state = state
+    return state
